@@ -1,0 +1,371 @@
+"""The graph IR: ``Graph``, ``Node``, ``ValueInfo`` (spec/README.md, 'Graph form').
+
+A Graph is jaxpr-like: typed inputs, a list of nodes in topological order (each
+``outputs = op[attrs](inputs)``, every value named exactly once), typed outputs, and
+constant tensors. It runs on the numpy interpreter (:mod:`jag.interpret`), saves to and
+loads from the JSON format (:mod:`jag.serialize`), validates (:mod:`jag.validate`) and
+lowers composite ops to core ops.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import pytree, spec
+from .errors import GraphError
+from .symbolic import Dim, shape_str, to_json
+from .tensor import Tensor, apply, constant, expanding_composites
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/\-]*$")
+
+
+@dataclass
+class ValueInfo:
+    """A graph input or output: name, dtype (str) and shape (tuple of int | Dim)."""
+    name: str
+    dtype: str
+    shape: tuple
+    doc: str | None = None
+
+    def __str__(self):
+        return f"{self.name}: {self.dtype}{shape_str(self.shape)}"
+
+
+@dataclass
+class Node:
+    """One op application: ``outputs = op[attrs](inputs)``; inputs/outputs are value names."""
+    op: str
+    inputs: list
+    outputs: list
+    attrs: dict = field(default_factory=dict)
+    name: str | None = None
+    doc: str | None = None
+
+
+def attr_to_json(v):
+    """An attr value as written in a file: Dims as strings, non-finite floats as 'inf'/'-inf'/'nan'."""
+    if isinstance(v, (list, tuple)):
+        return [attr_to_json(x) for x in v]
+    if isinstance(v, Dim):
+        return str(v)
+    if isinstance(v, float) and not np.isfinite(v):
+        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+class Graph:
+    """A JAG computation graph.
+
+    Build one with :func:`jag.trace` or :func:`jag.load`. ``graph(*args)`` runs it on the
+    numpy reference interpreter and returns numpy arrays in the structure the traced
+    function returned.
+
+    Attributes:
+      name, doc: graph name and documentation.
+      inputs, outputs: lists of :class:`ValueInfo`.
+      nodes: list of :class:`Node` in topological order.
+      tensors: dict name -> numpy array (constants and weights).
+      dims: dict dim name -> {"max": int} upper bounds of symbolic dims.
+      metadata: free-form JSON dict (``"jag.pytree"`` holds the input/output structure).
+      source: the file the graph was loaded from, or None.
+    """
+
+    def __init__(self, *, inputs, outputs, nodes, tensors=None, name="graph", doc="", dims=None, metadata=None,
+                 producer=None, opset=spec.OPSET, version=spec.FORMAT_VERSION_STR, source=None):
+        self.name = name
+        self.doc = doc
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.nodes = list(nodes)
+        self.tensors = dict(tensors or {})
+        self.dims = dict(dims or {})
+        self.metadata = dict(metadata or {})
+        self.producer = producer or {"name": "jag", "version": _version()}
+        self.opset = opset
+        self.version = version
+        self.source = source
+        self._checked = None  # cached result of validate.check
+
+    # ------------------------------------------------------------ structure
+    @property
+    def in_tree(self):
+        return self.metadata.get("jag.pytree", {}).get("inputs")
+
+    @property
+    def out_tree(self):
+        return self.metadata.get("jag.pytree", {}).get("outputs")
+
+    def problems(self) -> list:
+        """Every problem found by :func:`jag.validate.check` (schema-level checks excluded)."""
+        from .validate import check
+        if self._checked is None:
+            self._checked = check(self)
+        return self._checked.errors
+
+    def validate(self):
+        """Check the graph against the schema and spec/ops.json; raise the first problem with all in ``.errors``.
+
+        Checks: JSON Schema, names defined once and before use, topological order (naming a
+        cycle), known ops and opset, arity, attrs, dtypes, symbolic shape inference, declared
+        output types, tensor bytes vs dtype × shape, and (for loaded graphs) sidecar hashes.
+        Returns self.
+        """
+        from .serialize import to_document, validate_document
+        from .errors import raise_collected
+        errors = list(validate_document(to_document(self, inline_all=True, with_data=False), file=self.source))
+        errors += self.problems()
+        raise_collected(errors)
+        return self
+
+    def value_types(self) -> dict:
+        """Inferred (dtype, shape) of every value, with symbolic dims (raises if the graph is invalid)."""
+        from .errors import raise_collected
+        raise_collected(self.problems())
+        return self._checked.types
+
+    # ------------------------------------------------------------ running
+    def execute(self, *args, log=False):
+        """Run on the numpy reference interpreter.
+
+        Args are the traced function's arguments (same pytree structure), or one flat
+        array per graph input. Returns outputs in the traced structure (numpy arrays).
+        Raises InputError (E_INPUT) for missing/extra inputs or wrong dtype, rank or shape.
+        """
+        if args and any(isinstance(x, Tensor) for x in pytree.flatten(args)[0]):
+            return self._inline(args)
+        from .interpret import run
+        flat = self._flatten_args(args)
+        outs = run(self, flat)
+        return self._unflatten_outputs(outs)
+
+    __call__ = execute
+
+    def run(self, inputs: dict) -> dict:
+        """Flat interface: dict input name -> array in, dict output name -> array out."""
+        from .errors import InputError
+        from .interpret import run
+        missing = [vi.name for vi in self.inputs if vi.name not in inputs]
+        extra = [k for k in inputs if k not in {vi.name for vi in self.inputs}]
+        if missing or extra:
+            parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(extra)}"] if extra else [])
+            raise InputError(f"inputs do not match the graph's ({', '.join(vi.name for vi in self.inputs)}): "
+                             + "; ".join(parts), file=self.source)
+        outs = run(self, [inputs[vi.name] for vi in self.inputs])
+        return {vi.name: v for vi, v in zip(self.outputs, outs)}
+
+    def _flatten_args(self, args):
+        """The traced structure's leaves, or one flat array per graph input."""
+        from .errors import InputError
+        tree = self.in_tree
+        if tree is not None:
+            leaves, _, td = pytree.flatten(tuple(args))
+            if _strip(td) == _strip(tree):
+                return leaves
+        if len(args) == len(self.inputs):
+            return list(args)
+        expected = _tree_str(tree) if tree is not None else f"{len(self.inputs)} arrays"
+        raise InputError(f"arguments do not match the graph's inputs ({', '.join(vi.name for vi in self.inputs)}): "
+                         f"expected {expected}, got {_tree_str(pytree.flatten(tuple(args))[2])}", file=self.source)
+
+    def _unflatten_outputs(self, outs):
+        tree = self.out_tree
+        if tree is None:
+            return outs[0] if len(outs) == 1 else tuple(outs)
+        return pytree.unflatten(tree, outs)
+
+    def _inline(self, args):
+        """Called with Tensors while tracing: record this graph's nodes into the current trace."""
+        flat = self._flatten_args(args)
+        outs = call_with_tensors(self, [x if isinstance(x, Tensor) else constant(x, dtype=vi.dtype)
+                                        for x, vi in zip(flat, self.inputs)])
+        return self._unflatten_outputs(outs)
+
+    # ------------------------------------------------------------ transforms
+    def lower(self) -> "Graph":
+        """An equivalent graph of core ops only: every composite replaced by its reference lowering."""
+        with expanding_composites():
+            return retrace(self)
+
+    # ------------------------------------------------------------ files
+    def save(self, path, *, inline_limit: int = 4096):
+        """Write model.json (+ sidecar ``<stem>.bin`` for tensors over ``inline_limit`` bytes), atomically."""
+        from .serialize import save
+        save(self, path, inline_limit=inline_limit)
+        return path
+
+    def to_json(self) -> str:
+        """The whole graph as JSON text with every tensor inline (base64)."""
+        from .serialize import dumps, to_document
+        return dumps(to_document(self, inline_all=True))
+
+    # ------------------------------------------------------------ printing
+    def __str__(self):
+        from .validate import check
+        types = check(self).types if self._checked is None else self._checked.types
+
+        def t(name):
+            if name in types:
+                dt, sh = types[name]
+                return f"{name}: {dt}{shape_str(sh)}"
+            return f"{name}: ?"
+
+        lines = [f"graph {self.name}(" + ", ".join(str(v) for v in self.inputs) + ") -> (" +
+                 ", ".join(str(v) for v in self.outputs) + ") {"]
+        for name, arr in self.tensors.items():
+            body = np.array2string(arr, threshold=6, separator=", ").replace("\n", "") if arr.size <= 6 else f"<{arr.nbytes} bytes>"
+            lines.append(f"  {name}: {arr.dtype.name}{list(arr.shape)} = {body}")
+        for node in self.nodes:
+            attrs = {k: attr_to_json(v) for k, v in node.attrs.items() if v is not None}
+            attr_txt = "[" + ", ".join(f"{k}={_compact(v)}" for k, v in attrs.items()) + "]" if attrs else ""
+            outs = ", ".join(t(o) for o in node.outputs)
+            lines.append(f"  {outs} = {node.op}{attr_txt} " + " ".join(node.inputs) + (f"  # {node.name}" if node.name else ""))
+        lines.append("  return " + ", ".join(v.name for v in self.outputs))
+        lines.append("}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (f"<jag.Graph '{self.name}': {len(self.inputs)} inputs, {len(self.nodes)} nodes, "
+                f"{len(self.tensors)} tensors, {len(self.outputs)} outputs>")
+
+
+def _compact(v):
+    if isinstance(v, list):
+        return "[" + ",".join(str(x) for x in v) + "]"
+    return str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _strip(td):
+    """A treedef without container kinds that numpy-style calls blur (list vs tuple)."""
+    if td == pytree.LEAF:
+        return td
+    if td[0] in ("list", "tuple"):
+        return ["seq", [_strip(c) for c in td[1]]]
+    if td[0] == "dict":
+        return ["dict", [[k, _strip(c)] for k, c in td[1]]]
+    return td
+
+
+def _tree_str(td):
+    if td == pytree.LEAF:
+        return "array"
+    if td[0] == "dict":
+        return "{" + ", ".join(f"{k}: {_tree_str(c)}" for k, c in td[1]) + "}"
+    if td[0] in ("list", "tuple"):
+        inner = ", ".join(_tree_str(c) for c in td[1])
+        return f"({inner})" if td[0] == "tuple" else f"[{inner}]"
+    return "None"
+
+
+def _version():
+    from . import __version__
+    return __version__
+
+
+# ---------------------------------------------------------------- graphs <-> tensors
+
+def call_with_tensors(graph: Graph, inputs: list) -> list:
+    """Evaluate ``graph`` on Tensors, recording its nodes through ``apply`` (eval_jaxpr style)."""
+    env = {vi.name: x for vi, x in zip(graph.inputs, inputs)}
+    for name, arr in graph.tensors.items():
+        env[name] = constant(arr, name=name)
+    for node in graph.nodes:
+        outs = apply(node.op, *[env[n] for n in node.inputs], name=node.name, **node.attrs)
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        env.update(zip(node.outputs, outs))
+    return [env[vi.name] for vi in graph.outputs]
+
+
+def retrace(graph: Graph) -> Graph:
+    """Re-record ``graph`` through ``apply`` with abstract inputs (used by ``lower``)."""
+    ins = [Tensor(None, vi.dtype, vi.shape, name=vi.name, kind="input") for vi in graph.inputs]
+    outs = call_with_tensors(graph, ins)
+    return build_graph(ins, outs, name=graph.name, doc=graph.doc, dims=graph.dims, metadata=graph.metadata,
+                       output_names=[vi.name for vi in graph.outputs])
+
+
+def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=None, output_names=None) -> Graph:
+    """Collect the op records reachable from ``outputs`` into a Graph (topological order).
+
+    ``inputs`` are the Tensors that become graph inputs (their ``name`` is used); other
+    leaves with values become constant tensors. Raises GraphError for a leaf without a
+    value that is not an input (a Tensor of another trace).
+    """
+    input_ids = {id(t) for t in inputs}
+    order, done, leaves = [], set(), {}
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            t, expanded = stack.pop()
+            r = t.record
+            if r is None:
+                leaves.setdefault(id(t), t)
+                continue
+            if id(r) in done:
+                continue
+            if expanded:
+                done.add(id(r))
+                order.append(r)
+                continue
+            stack.append((t, True))
+            for x in reversed(r.inputs):
+                if x.record is None or id(x.record) not in done:
+                    stack.append((x, False))
+
+    taken = {t.name for t in inputs}
+    names: dict = {id(t): t.name for t in inputs}
+    counters: dict = {}
+
+    def fresh(prefix, preferred=None):
+        if preferred and _NAME_RE.match(preferred) and preferred not in taken:
+            taken.add(preferred)
+            return preferred
+        k = counters.get(prefix, 0)
+        while f"{prefix}{k}" in taken:
+            k += 1
+        counters[prefix] = k + 1
+        taken.add(f"{prefix}{k}")
+        return f"{prefix}{k}"
+
+    # constants: deduplicate small identical ones
+    tensors, seen_consts = {}, {}
+    for t in leaves.values():
+        if id(t) in input_ids:
+            continue
+        if t.value is None:
+            raise GraphError(f"a tensor {t._label()} without a value is used but is not an input of this trace "
+                             "(a Tensor from another trace?)")
+        arr = np.ascontiguousarray(t.value)
+        key = (arr.dtype.name, arr.shape, arr.tobytes()) if arr.nbytes <= 64 and not t.name else None
+        if key is not None and key in seen_consts:
+            names[id(t)] = seen_consts[key]
+            continue
+        cname = fresh("c", t.name)
+        names[id(t)] = cname
+        tensors[cname] = arr
+        if key is not None:
+            seen_consts[key] = cname
+
+    preferred = {}
+    for i, t in enumerate(outputs):
+        if output_names and i < len(output_names):
+            preferred.setdefault(id(t), output_names[i])
+
+    nodes = []
+    for r in order:
+        outs = [fresh("t", preferred.get(id(o))) for o in r.outputs]
+        for o, n in zip(r.outputs, outs):
+            names[id(o)] = n
+        nodes.append(Node(r.op, [names[id(x)] for x in r.inputs], outs, dict(r.attrs), name=r.name))
+
+    g = Graph(inputs=[ValueInfo(t.name, t.dtype, t.shape) for t in inputs],
+              outputs=[ValueInfo(names[id(t)], t.dtype, t.shape) for t in outputs],
+              nodes=nodes, tensors=tensors, name=name, doc=doc, dims=dims, metadata=metadata)
+    return g
+
+
+def dims_json(shape):
+    return [to_json(d) for d in shape]

@@ -1,0 +1,136 @@
+"""The numpy reference interpreter: the normative definition of running a JAG graph.
+
+``run(graph, inputs)`` binds symbolic dims from the input shapes, then walks the nodes
+in order (as JAX's ``eval_jaxpr``): for each node it evaluates attrs, runs the op's shape
+rule on the concrete shapes (prepare), calls the numpy implementation (eval), checks the
+result against the rule, and frees every value after its last use.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import spec
+from .errors import InputError, InternalError, JagError, ShapeError, raise_collected
+from .ops import IMPLS, check_attrs, concrete_attrs, infer_shapes
+from .symbolic import Dim, evaluate, shape_str
+from .validate import INT64_MAX
+
+
+def bind_inputs(graph, values: list):
+    """Check run-time inputs against the graph's declared inputs; return (arrays, dim bindings).
+
+    Python scalars and lists are converted to the declared dtype; numpy arrays must have
+    it exactly. Raises InputError (E_INPUT) naming the input, and the symbolic dim that
+    conflicts.
+    """
+    if len(values) != len(graph.inputs):
+        raise InputError(f"expected {len(graph.inputs)} inputs ({', '.join(v.name for v in graph.inputs)}), got {len(values)}",
+                         file=graph.source)
+    arrays, env, where = [], {}, {}
+    for vi, v in zip(graph.inputs, values):
+        if isinstance(v, (np.ndarray, np.generic)):
+            arr = np.asarray(v)
+            if arr.dtype.name != vi.dtype:
+                raise InputError(f"input '{vi.name}' has dtype {arr.dtype.name}; the graph expects {vi.dtype}",
+                                 file=graph.source, field=vi.name)
+        else:
+            try:
+                arr = np.asarray(v)
+                if arr.dtype.kind in "OUSV":
+                    raise TypeError(f"{type(v).__name__}")
+                if not np.can_cast(arr.dtype, vi.dtype, casting="same_kind") and arr.dtype.kind != "b":
+                    raise TypeError(f"values of dtype {arr.dtype}")
+                arr = arr.astype(vi.dtype)
+            except (TypeError, ValueError) as e:
+                raise InputError(f"input '{vi.name}' cannot be converted to {vi.dtype}: {e}", file=graph.source,
+                                 field=vi.name) from None
+        if arr.ndim != len(vi.shape):
+            raise InputError(f"input '{vi.name}' has rank {arr.ndim} (shape {list(arr.shape)}); the graph expects "
+                             f"rank {len(vi.shape)} {shape_str(vi.shape)}", file=graph.source, field=vi.name)
+        for axis, (d, n) in enumerate(zip(vi.shape, arr.shape)):
+            if isinstance(d, Dim) and d.name is not None:
+                if d.name in env and env[d.name] != n:
+                    raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}: dim {axis} is {n}, but symbolic dim "
+                                     f"'{d.name}' is {env[d.name]} from {where[d.name]}", file=graph.source, field=vi.name)
+                bound = graph.dims.get(d.name, {}).get("max")
+                if bound is not None and n > bound:
+                    raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}: symbolic dim '{d.name}' = {n} "
+                                     f"exceeds its max {bound}", file=graph.source, field=vi.name)
+                env[d.name] = n
+                where.setdefault(d.name, f"input '{vi.name}' dim {axis}")
+            elif isinstance(d, int) and d != n:
+                raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}; the graph expects {shape_str(vi.shape)} "
+                                 f"(dim {axis} must be {d})", file=graph.source, field=vi.name)
+        arrays.append(arr)
+    for vi, arr in zip(graph.inputs, arrays):
+        for axis, d in enumerate(vi.shape):
+            if isinstance(d, Dim) and d.name is None and evaluate(d, env) != arr.shape[axis]:
+                raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}; dim {axis} must be {d} = "
+                                 f"{evaluate(d, env)}", file=graph.source, field=vi.name)
+    return arrays, env
+
+
+def _last_uses(graph) -> dict:
+    last = {}
+    for i, node in enumerate(graph.nodes):
+        for name in node.inputs:
+            last[name] = i
+    for vi in graph.outputs:
+        last[vi.name] = len(graph.nodes)
+    return last
+
+
+def run(graph, inputs: list, *, on_node=None) -> list:
+    """Execute ``graph`` on numpy arrays; returns the output arrays in graph order.
+
+    Args:
+      graph: a valid :class:`~jag.graph.Graph` (it is validated first, once).
+      inputs: one value per graph input.
+      on_node: optional callback ``on_node(index, node, input_arrays, output_arrays)``.
+    Raises:
+      InputError for bad inputs; the op's error (e.g. IndexOutOfRangeError) with node
+      context; ShapeError when a declared output shape disagrees at run time.
+    """
+    raise_collected(graph.problems())
+    arrays, env = bind_inputs(graph, inputs)
+    values = {vi.name: a for vi, a in zip(graph.inputs, arrays)}
+    values.update(graph.tensors)
+    last = _last_uses(graph)
+    types = graph._checked.types
+    for i, node in enumerate(graph.nodes):
+        op = spec.OPS[node.op]
+        args = [values[n] for n in node.inputs]
+        try:
+            attrs = concrete_attrs(check_attrs(op, node.attrs), env)
+            shapes = infer_shapes(op, [a.shape for a in args], attrs)
+            for sh in shapes:
+                n = 1
+                for d in sh:
+                    n *= d
+                if n > INT64_MAX or any(d < 0 for d in sh):
+                    raise ShapeError(f"output shape {list(sh)} is invalid (negative or more than 2^63-1 elements)")
+            with np.errstate(all="ignore"):
+                result = IMPLS[node.op](*args, **attrs)
+        except JagError as e:
+            raise e.with_context(file=graph.source, node=i, node_name=node.name, op=node.op)
+        results = result if isinstance(result, tuple) else (result,)
+        for name, r, sh in zip(node.outputs, results, shapes):
+            r = np.asarray(r)
+            if r.shape != tuple(sh) or r.dtype.name != types[name][0]:
+                raise InternalError(f"kernel returned {r.dtype.name}{list(r.shape)}; the rules say "
+                                    f"{types[name][0]}{list(sh)}", file=graph.source, node=i, node_name=node.name, op=node.op)
+            values[name] = r
+        if on_node is not None:
+            on_node(i, node, args, [values[n] for n in node.outputs])
+        for name in node.inputs:
+            if last.get(name) == i and name not in graph.tensors:
+                values.pop(name, None)
+    outs = []
+    for vi in graph.outputs:
+        arr = values[vi.name]
+        expect = tuple(evaluate(d, env) for d in vi.shape)
+        if arr.shape != expect:
+            raise ShapeError(f"graph output '{vi.name}' has shape {list(arr.shape)} at run time; declared "
+                             f"{shape_str(vi.shape)} = {list(expect)}", file=graph.source, field=vi.name)
+        outs.append(arr)
+    return outs
