@@ -338,7 +338,7 @@ def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=No
         if t.value is None:
             raise GraphError(f"a tensor {t._label()} without a value is used but is not an input of this trace "
                              "(a Tensor from another trace?)")
-        arr = np.ascontiguousarray(t.value)
+        arr = np.asarray(t.value, order="C")
         key = (arr.dtype.name, arr.shape, arr.tobytes()) if arr.nbytes <= 64 and not t.name else None
         if key is not None and key in seen_consts:
             names[id(t)] = seen_consts[key]

@@ -36,7 +36,7 @@ def getitem(t: Tensor, key):
             expanded.extend([slice(None)] * (t.ndim - n_real))
         else:
             expanded.append(k)
-    if Ellipsis not in key:
+    if not any(k is Ellipsis for k in key):
         expanded.extend([slice(None)] * (t.ndim - n_real))
 
     axes, starts, stops, steps = [], [], [], []

@@ -47,7 +47,7 @@ def _count(n: int):
 
 
 def _tensor_bytes(arr: np.ndarray) -> bytes:
-    arr = np.ascontiguousarray(arr)
+    arr = np.asarray(arr, order="C")
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
     return arr.tobytes(order="C")
@@ -400,7 +400,7 @@ def save_tensors(path, tensors: dict):
     from safetensors.numpy import save as st_save
     arrays = {}
     for k, v in tensors.items():
-        arr = np.ascontiguousarray(v)
+        arr = np.asarray(v, order="C")
         spec.dtype_name(arr.dtype)  # DTypeError for unsupported dtypes
         arrays[k] = arr
     path = Path(path)

@@ -108,6 +108,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy ufuncs on Tensors record jag ops: ``np.exp(t)``, ``np.maximum(t, 0)``, ``array + t``."""
+        op = _UFUNC_OPS.get(ufunc.__name__)
+        if method != "__call__" or kwargs or op is None:
+            return NotImplemented
+        return apply(op, *inputs)
+
     def _label(self):
         return f"'{self.name}'" if self.name else f"{self.dtype}{shape_str(self.shape)}"
 
@@ -186,6 +193,17 @@ class Tensor:
         return getitem(self, key)
 
 
+# numpy ufunc name -> JAG op (numpy's names for the same elementwise semantics)
+_UFUNC_OPS = {
+    "add": "add", "subtract": "subtract", "multiply": "multiply", "divide": "divide", "true_divide": "divide",
+    "power": "power", "maximum": "maximum", "minimum": "minimum", "equal": "equal", "not_equal": "not_equal",
+    "less": "less", "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
+    "negative": "neg", "absolute": "abs", "sign": "sign", "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin",
+    "cos": "cos", "tanh": "tanh", "logical_and": "logical_and", "logical_or": "logical_or",
+    "logical_not": "logical_not", "matmul": "matmul",
+}
+
+
 def _axes(axis):
     if axis is None:
         return None
@@ -260,8 +278,18 @@ def _promote(op: spec.OpDef, inputs: list) -> list:
                 got = ", ".join(str(out[i].dtype if isinstance(out[i], Tensor) else np.asarray(out[i]).dtype) for i in idxs)
                 raise DTypeError(f"{op.name} does not accept {target} (operands: {got}); allowed: {', '.join(allowed)}")
         for i in idxs:
-            out[i] = astype(out[i], target)
+            out[i] = constant(out[i], dtype=target) if _is_weak(out[i]) else astype(out[i], target)
     return out
+
+
+def _attr_dim_names(attrs) -> set:
+    names = set()
+    for v in attrs.values():
+        if isinstance(v, list):
+            for d in v:
+                if isinstance(d, Dim):
+                    names |= d.names
+    return names
 
 
 def apply(op_name: str, *inputs, name: str | None = None, **attrs):
@@ -294,8 +322,8 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
         return out
     record = OpRecord(op_name, inputs, norm, name)
     values = None
-    if all(x.value is not None for x in inputs):
-        env = current_env() or {}
+    env = current_env() or {}
+    if all(x.value is not None for x in inputs) and _attr_dim_names(norm) <= env.keys():
         try:
             with np.errstate(all="ignore"):
                 result = IMPLS[op_name](*[x.value for x in inputs], **concrete_attrs(norm, env))

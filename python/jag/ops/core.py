@@ -327,7 +327,7 @@ def _iota(*, shape, axis, dtype):
     axis = norm_axis(axis, len(shape))
     line = np.arange(shape[axis], dtype=np.int64).astype(dtype)
     view = line.reshape([-1 if i == axis else 1 for i in range(len(shape))])
-    return np.ascontiguousarray(np.broadcast_to(view, shape))
+    return np.broadcast_to(view, shape).copy(order="C")
 
 
 @shape_rule("random_uniform")

@@ -57,9 +57,9 @@ def broadcast_shapes(*shapes) -> tuple:
             if j >= 0:
                 try:
                     d = broadcast_dims(d, s[j])
-                except ShapeError:
+                except ShapeError as e:
                     raise ShapeError("shapes " + " and ".join(shape_str(s) for s in shapes) +
-                                     f" do not broadcast (dim {i - rank} of the result)") from None
+                                     f" do not broadcast at dim {i - rank}: {e.detail}") from None
         out.append(d)
     return tuple(out)
 
