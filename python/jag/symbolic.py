@@ -170,8 +170,10 @@ class Dim:
     def __str__(self):
         out = ""
         for mono, coef in self._terms:
-            body = "*".join(_paren(a) if isinstance(a, FloorDiv) else str(a) for a in mono)
             mag = abs(coef)
+            product = len(mono) > 1 or coef != 1
+            # '*' and '//' bind equally tight, left to right: a floor division inside a product needs parentheses
+            body = "*".join(f"({a})" if isinstance(a, FloorDiv) and product else str(a) for a in mono)
             if not mono:
                 text = str(mag)
             elif mag == 1:
