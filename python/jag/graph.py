@@ -128,7 +128,7 @@ class Graph:
         return self._checked.types
 
     # ------------------------------------------------------------ running
-    def execute(self, *args, log=False):
+    def execute(self, *args):
         """Run on the numpy reference interpreter.
 
         Args are the traced function's arguments (same pytree structure), or one flat
@@ -318,11 +318,17 @@ def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=No
     taken = {t.name for t in inputs}
     names: dict = {id(t): t.name for t in inputs}
     counters: dict = {}
+    preferred = {}
+    for i, t in enumerate(outputs):
+        want = output_names[i] if output_names and i < len(output_names) else None
+        if want and _NAME_RE.match(want) and want not in taken and t.record is not None and id(t) not in preferred:
+            preferred[id(t)] = want
+            taken.add(want)  # reserved, so generated names never take it first
 
-    def fresh(prefix, preferred=None):
-        if preferred and _NAME_RE.match(preferred) and preferred not in taken:
-            taken.add(preferred)
-            return preferred
+    def fresh(prefix, want=None):
+        if want and _NAME_RE.match(want) and want not in taken:
+            taken.add(want)
+            return want
         k = counters.get(prefix, 0)
         while f"{prefix}{k}" in taken:
             k += 1
@@ -349,14 +355,9 @@ def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=No
         if key is not None:
             seen_consts[key] = cname
 
-    preferred = {}
-    for i, t in enumerate(outputs):
-        if output_names and i < len(output_names):
-            preferred.setdefault(id(t), output_names[i])
-
     nodes = []
     for r in order:
-        outs = [fresh("t", preferred.get(id(o))) for o in r.outputs]
+        outs = [preferred[id(o)] if id(o) in preferred else fresh("t") for o in r.outputs]
         for o, n in zip(r.outputs, outs):
             names[id(o)] = n
         nodes.append(Node(r.op, [names[id(x)] for x in r.inputs], outs, dict(r.attrs), name=r.name))
