@@ -4,8 +4,9 @@
   normative semantics of the op (spec/README.md: "the numpy reference defines an op").
 - ``SHAPE_RULES[rule]``: ``rule(shapes, attrs) -> [out_shape]`` over dims that are ints or
   symbolic :class:`~jag.symbolic.Dim`; named by the op's ``shape_rule`` field.
-- ``LOWERINGS[op]``: for composite ops, a Python function of jag Tensors that uses core
-  ops only; ``Graph.lower()`` traces through it.
+- ``LOWERINGS[op]``: for composite ops, a Python function of jag Tensors; it may use
+  other composites, which are expanded in turn, so ``Graph.lower()`` (which traces
+  through it) ends with core ops only.
 
 Each op's rules are written side by side in ``core.py`` / ``composite.py``; generic named
 shape rules (same, broadcast, reduce, matmul) are in ``shapes.py``. The generic checks
