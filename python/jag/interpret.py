@@ -40,34 +40,45 @@ def bind_inputs(graph, values: list):
                     raise TypeError(f"{type(v).__name__}")
                 if not np.can_cast(arr.dtype, vi.dtype, casting="same_kind") and arr.dtype.kind != "b":
                     raise TypeError(f"values of dtype {arr.dtype}")
-                arr = arr.astype(vi.dtype)
+                with np.errstate(all="ignore"):
+                    converted = arr.astype(vi.dtype)
+                # Python ints that do not fit (2**40 for int32) and floats that overflow (1e40 for float32)
+                # would wrap or become inf silently
+                if (arr.dtype.kind in "iu" and converted.dtype.kind in "iu" and not np.array_equal(converted, arr)) or \
+                        (arr.dtype.kind == "f" and not np.array_equal(np.isfinite(converted), np.isfinite(arr))):
+                    raise ValueError(f"values out of range for {vi.dtype}")
+                arr = converted
             except (TypeError, ValueError) as e:
                 raise InputError(f"input '{vi.name}' cannot be converted to {vi.dtype}: {e}", file=graph.source,
                                  field=vi.name) from None
         if arr.ndim != len(vi.shape):
-            raise InputError(f"input '{vi.name}' has rank {arr.ndim} (shape {list(arr.shape)}); the graph expects "
+            raise InputError(f"input '{vi.name}' has rank {arr.ndim} (shape {shape_str(arr.shape)}); the graph expects "
                              f"rank {len(vi.shape)} {shape_str(vi.shape)}", file=graph.source, field=vi.name)
         for axis, (d, n) in enumerate(zip(vi.shape, arr.shape)):
             if isinstance(d, Dim) and d.name is not None:
                 if d.name in env and env[d.name] != n:
-                    raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}: dim {axis} is {n}, but symbolic dim "
+                    raise InputError(f"input '{vi.name}' has shape {shape_str(arr.shape)}: dim {axis} is {n}, but symbolic dim "
                                      f"'{d.name}' is {env[d.name]} from {where[d.name]}", file=graph.source, field=vi.name)
                 bound = graph.dims.get(d.name, {}).get("max")
                 if bound is not None and n > bound:
-                    raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}: symbolic dim '{d.name}' = {n} "
+                    raise InputError(f"input '{vi.name}' has shape {shape_str(arr.shape)}: symbolic dim '{d.name}' = {n} "
                                      f"exceeds its max {bound}", file=graph.source, field=vi.name)
                 env[d.name] = n
                 where.setdefault(d.name, f"input '{vi.name}' dim {axis}")
             elif isinstance(d, int) and d != n:
-                raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}; the graph expects {shape_str(vi.shape)} "
+                raise InputError(f"input '{vi.name}' has shape {shape_str(arr.shape)}; the graph expects {shape_str(vi.shape)} "
                                  f"(dim {axis} must be {d})", file=graph.source, field=vi.name)
         arrays.append(arr)
     for vi, arr in zip(graph.inputs, arrays):
         for axis, d in enumerate(vi.shape):
             if isinstance(d, Dim) and d.name is None and evaluate(d, env) != arr.shape[axis]:
-                raise InputError(f"input '{vi.name}' has shape {list(arr.shape)}; dim {axis} must be {d} = "
+                raise InputError(f"input '{vi.name}' has shape {shape_str(arr.shape)}; dim {axis} must be {d} = "
                                  f"{evaluate(d, env)}", file=graph.source, field=vi.name)
     return arrays, env
+
+
+def _bindings(env: dict) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in env.items()) if env else "these inputs"
 
 
 def _last_uses(graph) -> dict:
@@ -89,7 +100,9 @@ def run(graph, inputs: list, *, on_node=None) -> list:
       on_node: optional callback ``on_node(index, node, input_arrays, output_arrays)``.
     Raises:
       InputError for bad inputs; the op's error (e.g. IndexOutOfRangeError) with node
-      context; ShapeError when a declared output shape disagrees at run time.
+      context; ShapeError when a declared output shape disagrees at run time or an output's
+      element count overflows int64 for the bound dims; InternalError (E_INTERNAL) when a
+      kernel fails anyway.
     """
     raise_collected(graph.problems())
     arrays, env = bind_inputs(graph, inputs)
@@ -107,12 +120,19 @@ def run(graph, inputs: list, *, on_node=None) -> list:
                 n = 1
                 for d in sh:
                     n *= d
-                if n > INT64_MAX or any(d < 0 for d in sh):
-                    raise ShapeError(f"output shape {list(sh)} is invalid (negative or more than 2^63-1 elements)")
+                if any(d < 0 for d in sh):
+                    raise ShapeError(f"output shape {shape_str(sh)} has a negative dim for {_bindings(env)}")
+                if n > INT64_MAX:
+                    raise ShapeError(f"output shape {shape_str(sh)} has {n} elements for {_bindings(env)}, which "
+                                     "overflows int64 (more than 2^63-1)")
             with np.errstate(all="ignore"):
                 result = IMPLS[node.op](*args, **attrs)
         except JagError as e:
             raise e.with_context(file=graph.source, node=i, node_name=node.name, op=node.op)
+        except (ArithmeticError, LookupError, TypeError, ValueError) as e:  # validation should have caught it
+            raise InternalError(f"the kernel failed on inputs {', '.join(f'{a.dtype.name}{shape_str(a.shape)}' for a in args)}"
+                                f" (a gap in validation; please report it): {type(e).__name__}: {e}", file=graph.source,
+                                node=i, node_name=node.name, op=node.op) from e
         results = result if isinstance(result, tuple) else (result,)
         for name, r, sh in zip(node.outputs, results, shapes):
             r = np.asarray(r)
@@ -130,7 +150,7 @@ def run(graph, inputs: list, *, on_node=None) -> list:
         arr = values[vi.name]
         expect = tuple(evaluate(d, env) for d in vi.shape)
         if arr.shape != expect:
-            raise ShapeError(f"graph output '{vi.name}' has shape {list(arr.shape)} at run time; declared "
+            raise ShapeError(f"graph output '{vi.name}' has shape {shape_str(arr.shape)} at run time; declared "
                              f"{shape_str(vi.shape)} = {list(expect)}", file=graph.source, field=vi.name)
         outs.append(arr)
     return outs

@@ -2,9 +2,10 @@
 
 ``save`` writes model.json plus, for tensors larger than ``inline_limit`` bytes, sidecar
 files ``<stem>.bin`` (``<stem>.1.bin``… past 2 GiB) with every tensor at a 64-byte aligned
-offset and a SHA-256 per file. All writes are atomic: a temporary file in the same folder,
-flushed, then renamed over the target, sidecars first, so a reader never sees a
-half-written model.
+offset and a SHA-256 per file. All writes are atomic: every file is first written in full
+to a temporary file in the same folder and flushed, then all are renamed over their
+targets, sidecars first, so a reader never sees a half-written file and a failed save
+leaves the previous model as it was.
 
 ``load`` checks, in order: the file can be read (E_FILE); it is JSON (E_JSON, with line
 and column); format and version (E_VERSION); the JSON Schema (E_SCHEMA, all violations);
@@ -18,12 +19,13 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from . import spec
+from . import pytree, spec
 from .errors import (FileError, JSONFormatError, PathError, SchemaError, ShapeError, TensorDataError, VersionError,
                      raise_collected)
 from .graph import Graph, Node, ValueInfo, attr_to_json
@@ -107,9 +109,15 @@ def dumps(doc: dict) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def atomic_write(path: Path, chunks) -> str:
-    """Write byte chunks to ``path`` via a temp file + rename; returns the SHA-256 hex digest."""
-    path = Path(path)
+def _unlink(tmp):
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _write_temp(path: Path, chunks) -> tuple:
+    """Write byte chunks to a new temp file beside ``path``, flushed to disk; returns (temp path, SHA-256 hex)."""
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -119,14 +127,22 @@ def atomic_write(path: Path, chunks) -> str:
                 digest.update(chunk)
             f.flush()
             os.fsync(f.fileno())
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp, digest.hexdigest()
+
+
+def atomic_write(path: Path, chunks) -> str:
+    """Write byte chunks to ``path`` via a temp file + rename; returns the SHA-256 hex digest."""
+    path = Path(path)
+    tmp, sha = _write_temp(path, chunks)
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
-    return digest.hexdigest()
+    return sha
 
 
 def save(graph: Graph, path, *, inline_limit: int = INLINE_LIMIT):
@@ -158,44 +174,76 @@ def save(graph: Graph, path, *, inline_limit: int = INLINE_LIMIT):
         sidecar[1].append(raw)
         sidecar[2] = offset + len(raw)
         entry.update(file=sidecar[0], offset=_count(offset), nbytes=_count(len(raw)))
-    if files:
-        entries = []
-        for name, chunks, size in files:
-            try:
-                sha = atomic_write(path.parent / name, chunks)
-            except OSError as e:
-                raise FileError(f"cannot write sidecar '{name}': {e.strerror or e}", file=path) from None
-            entries.append({"path": name, "nbytes": size, "sha256": sha})
-        keys = list(doc)
-        doc["files"] = entries
-        # keep 'files' before 'nodes' for readability
-        doc = {k: doc[k] for k in keys[:keys.index("nodes")] + ["files"] + keys[keys.index("nodes"):]}
+    # Every file is written in full to a temp file first; only then are they renamed over their targets,
+    # sidecars first and model.json last. A failure before that leaves the previous model untouched.
+    temps = []  # (temp path, target)
     try:
-        atomic_write(path, [dumps(doc).encode("utf-8")])
-    except OSError as e:
-        raise FileError(f"cannot write '{path}': {e.strerror or e}", file=path) from None
+        if files:
+            entries = []
+            for name, chunks, size in files:
+                try:
+                    tmp, sha = _write_temp(path.parent / name, chunks)
+                except OSError as e:
+                    raise FileError(f"cannot write sidecar '{name}': {e.strerror or e}", file=path) from None
+                temps.append((tmp, path.parent / name))
+                entries.append({"path": name, "nbytes": size, "sha256": sha})
+            keys = list(doc)
+            doc["files"] = entries
+            # keep 'files' before 'nodes' for readability
+            doc = {k: doc[k] for k in keys[:keys.index("nodes")] + ["files"] + keys[keys.index("nodes"):]}
+        try:
+            tmp, _ = _write_temp(path, [dumps(doc).encode("utf-8")])
+            temps.append((tmp, path))
+            for tmp, target in temps:
+                os.replace(tmp, target)
+        except OSError as e:
+            raise FileError(f"cannot write '{path}': {e.strerror or e}", file=path) from None
+    finally:
+        for tmp, _ in temps:  # the ones not renamed
+            if os.path.lexists(tmp):
+                _unlink(tmp)
 
 
 # ---------------------------------------------------------------- reading
+
+_STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+
+
+def _where(text: str, pos: int) -> str:
+    """'line L, column C' of a character offset (both 1-based, as json.JSONDecodeError)."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line}, column {column}"
+
 
 def _parse_json(text: str, file):
     def no_duplicates(pairs):
         out = {}
         for k, v in pairs:
             if k in out:
-                raise JSONFormatError(f"duplicate key '{k}'", file=file)
+                raise JSONFormatError(f"duplicate key '{k}' in one object", file=file)
             out[k] = v
         return out
 
     def no_constants(name):
-        raise ValueError(f"'{name}' is not valid JSON (write non-finite floats as the strings \"inf\", \"-inf\", \"nan\")")
+        # json reports no position here: find the first such literal outside strings (the one parsed first)
+        m = next((m for m in _STRING_OR_CONSTANT.finditer(text) if m.group(1) == name), None)
+        where = f"{_where(text, m.start(1))}: " if m else ""
+        raise JSONFormatError(f"{where}'{name}' is not valid JSON (write non-finite floats as the strings \"inf\", "
+                              "\"-inf\", \"nan\")", file=file)
 
+    if not text.strip():
+        raise JSONFormatError("line 1, column 1: the file is empty", file=file)
     try:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+    except JSONFormatError:
+        raise
     except json.JSONDecodeError as e:
         reason = e.msg + (" (the file may be truncated)" if e.pos >= len(text.rstrip()) else "")
         raise JSONFormatError(f"line {e.lineno}, column {e.colno}: {reason}", file=file) from None
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise JSONFormatError("arrays or objects are nested too deeply", file=file) from None
+    except ValueError as e:
         raise JSONFormatError(str(e), file=file) from None
 
 
@@ -245,6 +293,9 @@ def validate_document(doc, file=None) -> list:
 
 def check_sidecar_path(name: str, folder: Path, file=None) -> Path:
     """The sidecar's path inside ``folder``; PathError for absolute paths, separators, '..' or escaping symlinks."""
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        raise PathError(f"sidecar path '{name.encode('unicode_escape').decode('ascii')}' contains a control character",
+                        file=file, field="file")
     p = Path(name)
     if (not name or p.is_absolute() or "/" in name or "\\" in name or name in (".", "..") or ".." in p.parts
             or name.startswith(".") or ":" in name):
@@ -266,16 +317,18 @@ def _as_int(v) -> int:
 def _read_tensors(doc, folder: Path, file) -> tuple:
     """Decode every tensor entry; returns (dict name -> array, list of errors)."""
     errors, out, blobs = [], {}, {}
-    declared = {}
+    declared, failed = {}, set()  # failed: sidecars already reported, so their tensors are not reported again
     for k, f in enumerate(doc.get("files", [])):
         try:
             declared[f["path"]] = (check_sidecar_path(f["path"], folder, file), _as_int(f["nbytes"]), f["sha256"])
         except (PathError, FileError) as e:
             errors.append(e.with_context(field=f"/files/{k}/path"))
+            failed.add(f["path"])
 
     def blob(name):
         if name not in blobs:
             full, nbytes, sha = declared[name]
+            failed.add(name)
             try:
                 data = full.read_bytes()
             except FileNotFoundError:
@@ -288,6 +341,7 @@ def _read_tensors(doc, folder: Path, file) -> tuple:
             digest = hashlib.sha256(data).hexdigest()
             if digest != sha:
                 raise TensorDataError(f"sidecar '{name}' has SHA-256 {digest}; the model says {sha}", file=file)
+            failed.discard(name)
             blobs[name] = data
         return blobs[name]
 
@@ -308,7 +362,10 @@ def _read_tensors(doc, folder: Path, file) -> tuple:
                     raise TensorDataError(f"tensor '{name}': bad base64 ({e})", field=field) from None
             else:
                 fname = t["file"]
+                if fname in failed:
+                    continue
                 if fname not in declared:
+                    failed.add(fname)
                     check_sidecar_path(fname, folder, file)
                     raise TensorDataError(f"tensor '{name}' refers to sidecar '{fname}', which 'files' does not list "
                                           "(its SHA-256 is required)", field=field)
@@ -331,6 +388,48 @@ def _read_tensors(doc, folder: Path, file) -> tuple:
     return out, errors
 
 
+def check_pytree_metadata(doc: dict, file=None) -> list:
+    """SchemaErrors for a malformed ``metadata["jag.pytree"]`` (the reserved key that gives a graph's
+    input and output structure), or one whose leaf count differs from the graph's inputs / outputs."""
+    if "jag.pytree" not in doc.get("metadata", {}):
+        return []
+    meta = doc["metadata"]["jag.pytree"]
+    if not isinstance(meta, dict):
+        return [SchemaError("at /metadata/jag.pytree: expected an object with 'inputs' and 'outputs' structures",
+                            file=file, field="/metadata/jag.pytree")]
+
+    def leaves(td):
+        if td == pytree.LEAF:
+            return 1
+        if td == ["none"]:
+            return 0
+        if isinstance(td, list) and len(td) == 2 and isinstance(td[1], list):
+            if td[0] in ("list", "tuple"):
+                return sum(leaves(c) for c in td[1])
+            if td[0] == "dict" and all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], str) for kv in td[1]):
+                return sum(leaves(c) for _, c in td[1])
+        raise ValueError(f"{json.dumps(td)[:60]} is not a structure ('*', [\"list\"|\"tuple\", [...]], "
+                         "[\"dict\", [[key, ...], ...]] or [\"none\"])")
+
+    errors = []
+    for key in ("inputs", "outputs"):
+        if key not in meta:
+            continue
+        pointer = f"/metadata/jag.pytree/{key}"
+        try:
+            n = leaves(meta[key])
+        except ValueError as e:
+            errors.append(SchemaError(f"at {pointer}: {e}", file=file, field=pointer))
+            continue
+        except RecursionError:
+            errors.append(SchemaError(f"at {pointer}: the structure is nested too deeply", file=file, field=pointer))
+            continue
+        if n != len(doc[key]):
+            errors.append(SchemaError(f"at {pointer}: the structure has {n} leaves but the graph has {len(doc[key])} "
+                                      f"{key}", file=file, field=pointer))
+    return errors
+
+
 def from_document(doc: dict, *, file=None, folder: Path | None = None) -> Graph:
     """Build a Graph from a parsed document (version, schema and data checked; semantics checked too)."""
     if not isinstance(doc, dict):
@@ -340,14 +439,17 @@ def from_document(doc: dict, *, file=None, folder: Path | None = None) -> Graph:
                           field="/format")
     check_version(doc, file)
     doc = upgrade(doc)
-    raise_collected(validate_document(doc, file))
+    raise_collected(validate_document(doc, file) or check_pytree_metadata(doc, file))
     errors = []
 
     def dims_of(shape, field):
         out = []
         for d in shape:
             try:
-                out.append(parse(d))
+                dim = parse(d)
+                if isinstance(dim, int) and dim < 0:  # the schema admits "-1" and "2-5" as expressions
+                    raise ShapeError(f"dim '{d}' is the negative constant {dim}")
+                out.append(dim)
             except ShapeError as e:
                 errors.append(e.with_context(file=file, field=field))
                 out.append(0)
@@ -378,13 +480,15 @@ def load(path) -> Graph:
         raise FileError(f"cannot read '{path}': no such file", file=path) from None
     except IsADirectoryError:
         raise FileError(f"cannot read '{path}': it is a folder", file=path) from None
-    except OSError as e:
-        raise FileError(f"cannot read '{path}': {e.strerror or e}", file=path) from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        raise FileError(f"cannot read '{path}': {getattr(e, 'strerror', None) or e}", file=path) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise JSONFormatError(f"line {line}: the file is not UTF-8 text", file=path) from None
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise JSONFormatError(f"line {line}, column {column}: the file is not UTF-8 text (byte 0x{data[e.start]:02x})",
+                              file=path) from None
     return from_document(_parse_json(text, path), file=str(path), folder=path.parent)
 
 

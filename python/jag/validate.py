@@ -14,6 +14,7 @@ from . import spec
 from .errors import (ArityError, AttrError, DTypeError, GraphError, JagError, ShapeError, UnknownOpError,
                      VersionError)
 from .ops import check_arity, check_attrs, infer_dtypes, infer_shapes
+from .ops.shapes import norm_axis
 from .symbolic import Dim, shape_str
 
 INT64_MAX = 2 ** 63 - 1
@@ -151,12 +152,19 @@ def check(graph) -> Checked:
                         if loose:
                             raise AttrError(f"attr '{key}' uses dim(s) {', '.join(sorted(loose))} that no input shape binds",
                                             field=f"attrs.{key}")
+                        if op.attrs[key].type == "dims":  # a shape attr (reshape's -1 counts as 1)
+                            try:
+                                check_numel([abs(d) if isinstance(d, int) else d for d in v], f"attr '{key}'")
+                            except ShapeError as e:
+                                raise e.with_context(field=f"attrs.{key}")
             except JagError as e:
                 report(e, **ctx)
                 ok = False
         out_types = None
         if ok:
             try:
+                if op.shape_rule == "same" and isinstance(norm.get("axis"), int) and node.inputs:
+                    norm_axis(norm["axis"], len(types[node.inputs[0]][1]))  # the 'same' rule does not look at attrs
                 dts = infer_dtypes(op, [types[n][0] for n in node.inputs], norm)
                 shs = infer_shapes(op, [types[n][1] for n in node.inputs], norm)
                 for o, sh in zip(node.outputs, shs):

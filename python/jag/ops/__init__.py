@@ -106,10 +106,13 @@ def check_attrs(op: spec.OpDef, attrs: dict | None) -> dict:
             if not isinstance(v, str):
                 raise AttrError(f"attr '{name}': expected a string, got {v!r}", field=field)
         elif t == "dtype":
+            if not isinstance(v, str) and not isinstance(v, (bool, int, float, list, dict)):
+                try:  # numpy dtypes and scalar types from Python callers
+                    v = spec.dtype_name(v)
+                except DTypeError:
+                    pass
             if not isinstance(v, str) or v not in spec.DTYPES:
-                v = spec.dtype_name(v) if not isinstance(v, str) else v
-                if v not in spec.DTYPES:
-                    raise AttrError(f"attr '{name}': '{v}' is not a dtype ({', '.join(spec.DTYPE_NAMES)})", field=field)
+                raise AttrError(f"attr '{name}': {v!r} is not a dtype ({', '.join(spec.DTYPE_NAMES)})", field=field)
         elif t in ("ints", "axes"):
             if t == "axes" and not isinstance(v, (list, tuple)):
                 v = [v]
