@@ -95,7 +95,8 @@ def _gelu_lower(x, *, approximate):
 # ------------------------------------------------------------------ normalisation
 @impl("softmax")
 def _softmax(x, *, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    axis = norm_axis(axis, x.ndim)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -108,7 +109,8 @@ def _softmax_lower(x, *, axis):
 
 @impl("log_softmax")
 def _log_softmax(x, *, axis):
-    z = x - np.max(x, axis=axis, keepdims=True)
+    axis = norm_axis(axis, x.ndim)
+    z = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
@@ -132,9 +134,9 @@ def _layer_norm_shape(shapes, attrs):
 
 @impl("layer_norm")
 def _layer_norm(x, weight=None, bias=None, *, axis, epsilon):
-    axes = tuple(range(norm_axis(axis, x.ndim), x.ndim))
-    mean = np.mean(x, axis=axes, keepdims=True)
-    var = np.mean(np.square(x - mean), axis=axes, keepdims=True)
+    axes = list(range(norm_axis(axis, x.ndim), x.ndim))
+    mean = _reduce_mean(x, axes=axes, keepdims=True)
+    var = _reduce_mean(np.square(x - mean), axes=axes, keepdims=True)
     y = (x - mean) / np.sqrt(var + x.dtype.type(epsilon))
     if weight is not None:
         y = y * weight
@@ -161,7 +163,9 @@ def _layer_norm_lower(x, weight=None, bias=None, *, axis, epsilon):
 # ------------------------------------------------------------------ reductions
 @impl("reduce_mean")
 def _reduce_mean(x, *, axes, keepdims):
-    return np.mean(x, axis=tuple(norm_axes(axes, x.ndim)), keepdims=keepdims, dtype=x.dtype)
+    # reduce_sum / count, as the doc and the lowering (np.mean warns on an empty reduction).
+    total = np.sum(x, axis=tuple(norm_axes(axes, x.ndim)), keepdims=keepdims, dtype=x.dtype)
+    return np.true_divide(total, x.dtype.type(_reduced_count(x.shape, axes)))
 
 
 @lowering("reduce_mean")

@@ -33,7 +33,8 @@ _erf_f64 = np.frompyfunc(math.erf, 1, 1)
 @impl("erf")
 def _erf(x):
     # numpy has no erf; C99 erf (math.erf) in float64, rounded to x's dtype.
-    return _erf_f64(x.astype(np.float64)).astype(x.dtype).reshape(x.shape)
+    # (np.asarray: on a 0-d input the object ufunc returns a bare Python float)
+    return np.asarray(_erf_f64(x.astype(np.float64)), dtype=np.float64).astype(x.dtype).reshape(x.shape)
 
 
 # ------------------------------------------------------------------ binary, compare, where

@@ -12,10 +12,10 @@ from . import shape_rule
 
 
 def norm_axis(axis: int, rank: int, attr: str = "axis") -> int:
-    """Map a possibly negative axis into [0, rank); AttrError when out of range."""
-    if not -rank <= axis < max(rank, 1) or (rank == 0 and axis not in (0, -1)):
+    """Map a possibly negative axis into [0, rank); AttrError when out of range (always, for rank 0)."""
+    if not -rank <= axis < rank:
         raise AttrError(f"attr '{attr}': axis {axis} is out of range for rank {rank}", field=f"attrs.{attr}")
-    return axis % rank if rank else 0
+    return axis % rank
 
 
 def norm_axes(axes, rank: int, attr: str = "axes") -> list:
