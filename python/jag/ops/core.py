@@ -250,13 +250,13 @@ def _concat(*xs, axis):
 
 
 # ------------------------------------------------------------------ index
-def check_indices(indices, n, axis):
+def check_indices(indices, n, axis, field="inputs[1]"):
     """E_INDEX unless every index is in [-n, n); returns indices mapped into [0, n)."""
     if indices.size:
         lo, hi = indices.min(), indices.max()
         if lo < -n or hi >= n:
             bad = lo if lo < -n else hi
-            raise IndexOutOfRangeError(f"index {bad} is out of range for axis {axis} of size {n}", field="inputs[1]")
+            raise IndexOutOfRangeError(f"index {bad} is out of range for axis {axis} of size {n}", field=field)
     return np.where(indices < 0, indices + n, indices).astype(np.int64)
 
 
