@@ -121,6 +121,9 @@ def _write_temp(path: Path, chunks) -> tuple:
     digest = hashlib.sha256()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; saved models get ordinary file permissions
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:
                 f.write(chunk)
@@ -163,6 +166,9 @@ def save(graph: Graph, path, *, inline_limit: int = INLINE_LIMIT):
             entry["base64"] = base64.b64encode(raw).decode("ascii")
             continue
         del entry["base64"]
+        if len(raw) > SIDECAR_MAX:
+            raise TensorDataError(f"tensor '{entry['name']}' has {len(raw)} bytes; format {spec.FORMAT_VERSION_STR} stores "
+                                  f"at most {SIDECAR_MAX} bytes (2 GiB) per sidecar file", file=path)
         if not files or files[-1][2] + (-files[-1][2] % ALIGN) + len(raw) > SIDECAR_MAX:
             k = len(files)
             files.append([f"{path.stem}.bin" if k == 0 else f"{path.stem}.{k}.bin", [], 0])
@@ -320,8 +326,11 @@ def _read_tensors(doc, folder: Path, file) -> tuple:
     declared, failed = {}, set()  # failed: sidecars already reported, so their tensors are not reported again
     for k, f in enumerate(doc.get("files", [])):
         try:
+            if _as_int(f["nbytes"]) > SIDECAR_MAX:
+                raise TensorDataError(f"sidecar '{f['path']}' declares {f['nbytes']} bytes; at most {SIDECAR_MAX} "
+                                      "(2 GiB) are allowed per sidecar file", file=file, field=f"/files/{k}/nbytes")
             declared[f["path"]] = (check_sidecar_path(f["path"], folder, file), _as_int(f["nbytes"]), f["sha256"])
-        except (PathError, FileError) as e:
+        except (PathError, FileError, TensorDataError) as e:
             errors.append(e.with_context(field=f"/files/{k}/path"))
             failed.add(f["path"])
 

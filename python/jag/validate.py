@@ -14,7 +14,6 @@ from . import spec
 from .errors import (ArityError, AttrError, DTypeError, GraphError, JagError, ShapeError, UnknownOpError,
                      VersionError)
 from .ops import check_arity, check_attrs, infer_dtypes, infer_shapes
-from .ops.shapes import norm_axis
 from .symbolic import Dim, shape_str
 
 INT64_MAX = 2 ** 63 - 1
@@ -163,8 +162,6 @@ def check(graph) -> Checked:
         out_types = None
         if ok:
             try:
-                if op.shape_rule == "same" and isinstance(norm.get("axis"), int) and node.inputs:
-                    norm_axis(norm["axis"], len(types[node.inputs[0]][1]))  # the 'same' rule does not look at attrs
                 dts = infer_dtypes(op, [types[n][0] for n in node.inputs], norm)
                 shs = infer_shapes(op, [types[n][1] for n in node.inputs], norm)
                 for o, sh in zip(node.outputs, shs):

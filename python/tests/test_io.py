@@ -136,3 +136,27 @@ def test_dims_bounds_are_saved(tmp_path):
     doc = json.loads((tmp_path / "m.json").read_text())
     assert doc["dims"] == {"N": {"max": 8}} and doc["inputs"][0]["shape"] == ["N"]
     assert jag.load(tmp_path / "m.json")(np.zeros(8)).shape == (8,)
+
+
+def test_saved_files_have_ordinary_permissions(tmp_path):
+    import os
+    g = jag.trace(lambda x: x * np.arange(2000, dtype=np.float32), np.zeros(2000, np.float32))
+    g.save(tmp_path / "m.json", inline_limit=0)
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("m.json", "m.bin"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_sidecar_size_limit_on_write_and_read(tmp_path, monkeypatch):
+    g = jag.trace(lambda x: x * np.arange(2000, dtype=np.float32), np.zeros(2000, np.float32))
+    g.save(tmp_path / "ok.json", inline_limit=0)
+    doc = json.loads((tmp_path / "ok.json").read_text())
+    doc["files"][0]["nbytes"] = "3000000000"
+    (tmp_path / "big.json").write_text(json.dumps(doc))
+    with pytest.raises(jag.TensorDataError, match="2 GiB"):
+        jag.load(tmp_path / "big.json")
+    monkeypatch.setattr(serialize, "SIDECAR_MAX", 4000)   # one 8000-byte tensor cannot fit any sidecar
+    with pytest.raises(jag.TensorDataError, match="at most 4000 bytes"):
+        g.save(tmp_path / "m.json", inline_limit=0)
+    assert not (tmp_path / "m.json").exists()

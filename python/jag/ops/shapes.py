@@ -69,6 +69,12 @@ def _same(shapes, attrs):
     return [shapes[0]]
 
 
+@shape_rule("same_axis")
+def _same_axis(shapes, attrs):
+    norm_axis(attrs["axis"], len(shapes[0]))
+    return [shapes[0]]
+
+
 @shape_rule("broadcast")
 def _broadcast(shapes, attrs):
     return [broadcast_shapes(*shapes)]
