@@ -480,17 +480,22 @@ def from_document(doc: dict, *, file=None, folder: Path | None = None) -> Graph:
     return graph
 
 
-def load(path) -> Graph:
-    """Load and fully validate a JAG model file (see the module docstring for the checks and errors)."""
-    path = Path(path)
+def read_file(path: Path) -> bytes:
+    """The bytes of ``path``; FileError (E_FILE) when it is missing, a folder or unreadable."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise FileError(f"cannot read '{path}': no such file", file=path) from None
     except IsADirectoryError:
         raise FileError(f"cannot read '{path}': it is a folder", file=path) from None
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
         raise FileError(f"cannot read '{path}': {getattr(e, 'strerror', None) or e}", file=path) from None
+
+
+def load(path) -> Graph:
+    """Load and fully validate a JAG model file (see the module docstring for the checks and errors)."""
+    path = Path(path)
+    data = read_file(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -527,12 +532,7 @@ def load_tensors(path) -> dict:
     """Read a safetensors file into a dict name -> numpy array (E_FILE / E_TENSOR_DATA on failure)."""
     from safetensors.numpy import load as st_load
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileError(f"cannot read '{path}': no such file", file=path) from None
-    except OSError as e:
-        raise FileError(f"cannot read '{path}': {e.strerror or e}", file=path) from None
+    data = read_file(path)
     try:
         arrays = st_load(data)
     except Exception as e:  # safetensors raises SafetensorError / ValueError on malformed input
