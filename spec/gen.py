@@ -314,9 +314,9 @@ def render_ops_md(doc: dict) -> str:
                     [[f"`{r}`", d, ", ".join(users.get(r, [])) or "—"] for r, d in doc["shape_rules"].items()])
     lines += [""]
     # summary tables
-    lines += [f"## Core ops", "", f"The core opset: **{len(core)} ops**. Every runtime implements all of them.", ""]
+    lines += ["## Core ops", "", f"The core opset: **{len(core)} ops**. Every runtime implements all of them.", ""]
     lines += _op_table(core) + [""]
-    lines += [f"## Composite ops", "",
+    lines += ["## Composite ops", "",
               f"**{len(composite)} ops**, each defined by a reference lowering to core ops.", ""]
     lines += _op_table(composite) + [""]
     # per-op sections

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import pytree, spec
 from .errors import GraphError
-from .symbolic import Dim, shape_str, to_json
+from .symbolic import Dim, shape_str
 from .tensor import Tensor, apply, constant, expanding_composites
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/\-]*$")
@@ -366,7 +366,3 @@ def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=No
               outputs=[ValueInfo(names[id(t)], t.dtype, t.shape) for t in outputs],
               nodes=nodes, tensors=tensors, name=name, doc=doc, dims=dims, metadata=metadata)
     return g
-
-
-def dims_json(shape):
-    return [to_json(d) for d in shape]

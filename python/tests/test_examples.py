@@ -1,6 +1,5 @@
 """The README example and examples/quickstart.py run as written."""
 import re
-import runpy
 import subprocess
 import sys
 from pathlib import Path

@@ -187,4 +187,4 @@ def infer_shapes(op: spec.OpDef, shapes: list, attrs: dict) -> list:
     return [tuple(s) for s in SHAPE_RULES[op.shape_rule](shapes, attrs)]
 
 
-from . import shapes, core, composite  # noqa: E402,F401  (registers the rules)
+from . import composite, core, shapes as _shapes  # noqa: E402,F401  (importing registers the rules)
