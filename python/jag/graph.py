@@ -114,10 +114,12 @@ class Graph:
         output types, tensor bytes vs dtype × shape, and (for loaded graphs) sidecar hashes.
         Returns self.
         """
-        from .serialize import to_document, validate_document
+        from .serialize import check_stored_tensors, to_document, validate_document
         from .errors import raise_collected
         errors = list(validate_document(to_document(self, inline_all=True, with_data=False), file=self.source))
         errors += self.problems()
+        if self.source is not None:  # the files on disk may have changed since loading
+            errors += check_stored_tensors(self.source)
         raise_collected(errors)
         return self
 

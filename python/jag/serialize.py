@@ -439,6 +439,22 @@ def check_pytree_metadata(doc: dict, file=None) -> list:
     return errors
 
 
+def check_stored_tensors(path) -> list:
+    """Re-read a saved model's tensors — base64, sidecar paths, sizes, bounds, SHA-256 — and return the problems."""
+    path = Path(path)
+    try:
+        data = read_file(path)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return [JSONFormatError("the file is no longer UTF-8 text", file=path)]
+        doc = _parse_json(text, path)
+    except (FileError, JSONFormatError) as e:
+        return [e]
+    problems = validate_document(doc, str(path))
+    return problems or _read_tensors(doc, path.parent, str(path))[1]
+
+
 def from_document(doc: dict, *, file=None, folder: Path | None = None) -> Graph:
     """Build a Graph from a parsed document (version, schema and data checked; semantics checked too)."""
     if not isinstance(doc, dict):

@@ -160,3 +160,18 @@ def test_sidecar_size_limit_on_write_and_read(tmp_path, monkeypatch):
     with pytest.raises(jag.TensorDataError, match="at most 4000 bytes"):
         g.save(tmp_path / "m.json", inline_limit=0)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_validate_rechecks_sidecars_of_a_loaded_graph(tmp_path):
+    g = jag.trace(lambda x: x * np.arange(2000, dtype=np.float32), np.zeros(2000, np.float32))
+    g.save(tmp_path / "m.json", inline_limit=0)
+    loaded = jag.load(tmp_path / "m.json")
+    assert loaded.validate() is loaded
+    data = bytearray((tmp_path / "m.bin").read_bytes())
+    data[100] ^= 0xFF
+    (tmp_path / "m.bin").write_bytes(bytes(data))
+    with pytest.raises(jag.TensorDataError, match="SHA-256"):
+        loaded.validate()
+    (tmp_path / "m.bin").unlink()
+    with pytest.raises(jag.FileError, match="m.bin"):
+        loaded.validate()
