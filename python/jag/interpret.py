@@ -13,7 +13,7 @@ from . import spec
 from .errors import InputError, InternalError, JagError, ShapeError, raise_collected
 from .ops import IMPLS, check_attrs, concrete_attrs, infer_shapes
 from .symbolic import Dim, evaluate, shape_str
-from .validate import INT64_MAX
+from .validate import check_numel
 
 
 def bind_inputs(graph, values: list):
@@ -117,14 +117,9 @@ def run(graph, inputs: list, *, on_node=None) -> list:
             attrs = concrete_attrs(check_attrs(op, node.attrs), env)
             shapes = infer_shapes(op, [a.shape for a in args], attrs)
             for sh in shapes:
-                n = 1
-                for d in sh:
-                    n *= d
                 if any(d < 0 for d in sh):
                     raise ShapeError(f"output shape {shape_str(sh)} has a negative dim for {_bindings(env)}")
-                if n > INT64_MAX:
-                    raise ShapeError(f"output shape {shape_str(sh)} has {n} elements for {_bindings(env)}, which "
-                                     "overflows int64 (more than 2^63-1)")
+                check_numel(sh, f"for {_bindings(env)}, output shape")
             with np.errstate(all="ignore"):
                 result = IMPLS[node.op](*args, **attrs)
         except JagError as e:

@@ -21,10 +21,9 @@ from . import spec
 from .errors import DTypeError, InternalError, JagError, ShapeError
 from .ops import IMPLS, LOWERINGS, check_arity, check_attrs, concrete_attrs, infer_dtypes, infer_shapes
 from .symbolic import Dim, current_env, evaluate, shape_str
-from .validate import check_numel
+from .validate import check_numel, dim_names
 
 _EXPAND = contextvars.ContextVar("jag_expand_composites", default=False)
-MAX_ELEMENTS = 2 ** 63 - 1
 
 
 @contextlib.contextmanager
@@ -286,16 +285,6 @@ def _promote(op: spec.OpDef, inputs: list) -> list:
     return out
 
 
-def _attr_dim_names(attrs) -> set:
-    names = set()
-    for v in attrs.values():
-        if isinstance(v, list):
-            for d in v:
-                if isinstance(d, Dim):
-                    names |= d.names
-    return names
-
-
 def apply(op_name: str, *inputs, name: str | None = None, **attrs):
     """Record one op application and (when inputs have values) compute it eagerly.
 
@@ -330,7 +319,7 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
         return out
     record = OpRecord(op_name, inputs, norm, name)
     values = None
-    if all(x.value is not None for x in inputs) and _attr_dim_names(norm) <= env.keys():
+    if all(x.value is not None for x in inputs) and all(dim_names(v) <= env.keys() for v in norm.values() if isinstance(v, list)):
         try:
             with np.errstate(all="ignore"):
                 result = IMPLS[op_name](*[x.value for x in inputs], **concrete_attrs(norm, env))

@@ -25,7 +25,8 @@ class Checked:
     types: dict   # value name -> (dtype, shape) for every value whose type could be inferred
 
 
-def _names_in(shape) -> set:
+def dim_names(shape) -> set:
+    """Every symbolic dim name used in a list of dims."""
     out = set()
     for d in shape:
         if isinstance(d, Dim):
@@ -88,7 +89,7 @@ def check(graph) -> Checked:
             report(e.with_context(field=f"inputs[{i}].shape"))
         types[vi.name] = (vi.dtype, tuple(vi.shape))
     for i, vi in enumerate(graph.inputs):
-        loose = _names_in(vi.shape) - bare_names
+        loose = dim_names(vi.shape) - bare_names
         if loose:
             report(ShapeError(f"input '{vi.name}' has shape {shape_str(vi.shape)} but dim(s) {', '.join(sorted(loose))} "
                               "appear in no input shape on their own, so they cannot be bound", field=f"inputs[{i}].shape"))
@@ -147,7 +148,7 @@ def check(graph) -> Checked:
                 norm = check_attrs(op, node.attrs)
                 for key, v in norm.items():
                     if isinstance(v, list):
-                        loose = _names_in(v) - bare_names
+                        loose = dim_names(v) - bare_names
                         if loose:
                             raise AttrError(f"attr '{key}' uses dim(s) {', '.join(sorted(loose))} that no input shape binds",
                                             field=f"attrs.{key}")
