@@ -100,10 +100,12 @@ def take(x, indices, axis=0):
 
 
 def softmax(x, axis=-1):
+    """torch.softmax along ``axis`` (float dtypes; same shape as x)."""
     return apply("softmax", x, axis=axis)
 
 
 def log_softmax(x, axis=-1):
+    """torch.log_softmax along ``axis`` (float dtypes; same shape as x)."""
     return apply("log_softmax", x, axis=axis)
 
 
@@ -149,14 +151,17 @@ def arange(n, dtype="int64"):
 
 
 def zeros(shape, dtype="float32"):
+    """numpy.zeros as broadcast_to of a scalar constant (dims may be symbolic)."""
     return broadcast_to(constant(0, dtype=dtype), shape)
 
 
 def ones(shape, dtype="float32"):
+    """numpy.ones as broadcast_to of a scalar constant (dims may be symbolic)."""
     return broadcast_to(constant(1, dtype=dtype), shape)
 
 
 def square(x):
+    """numpy.square: x * x (exact for integers too)."""
     return apply("multiply", x, x)
 
 
