@@ -26,6 +26,7 @@ from .tensor import Tensor, apply, astype, constant  # noqa: E402
 from .graph import Graph, Node, ValueInfo  # noqa: E402
 from .serialize import load, loads, load_tensors, save_tensors  # noqa: E402
 from .trace import function, trace  # noqa: E402
+from . import runtimes  # noqa: E402,F401
 from .functional import OP_FUNCTIONS as _OP_FUNCTIONS, WRAPPERS as _WRAPPERS  # noqa: E402
 
 globals().update(_OP_FUNCTIONS)

@@ -130,18 +130,26 @@ class Graph:
         return self._checked.types
 
     # ------------------------------------------------------------ running
-    def execute(self, *args):
-        """Run on the numpy reference interpreter.
+    def execute(self, *args, backend: str = "python"):
+        """Run the graph: on the numpy reference interpreter (``backend="python"``) or on the
+        C runtime in-process (``backend="c"``, see :mod:`jag.runtimes.c`).
 
         Args are the traced function's arguments (same pytree structure), or one flat
         array per graph input. Returns outputs in the traced structure (numpy arrays).
-        Raises InputError (E_INPUT) for missing/extra inputs or wrong dtype, rank or shape.
+        Raises InputError (E_INPUT) for missing/extra inputs or wrong dtype, rank or shape;
+        ValueError for an unknown backend.
         """
         if args and any(isinstance(x, Tensor) for x in pytree.flatten(args)[0]):
             return self._inline(args)
-        from .interpret import run
         flat = self._flatten_args(args)
-        outs = run(self, flat)
+        if backend == "python":
+            from .interpret import run
+            outs = run(self, flat)
+        elif backend == "c":
+            from .runtimes import c
+            outs = c.run(self, flat)
+        else:
+            raise ValueError(f"unknown backend {backend!r}: expected 'python' or 'c'")
         return self._unflatten_outputs(outs)
 
     __call__ = execute
@@ -185,6 +193,22 @@ class Graph:
         outs = call_with_tensors(self, [x if isinstance(x, Tensor) else constant(x, dtype=vi.dtype)
                                         for x, vi in zip(flat, self.inputs)])
         return self._unflatten_outputs(outs)
+
+    def attach_test_data(self, *args) -> "Graph":
+        """Embed test data in the graph: ``args`` (as for :meth:`execute`) and the reference
+        outputs for them go to ``metadata["jag.test"]`` (spec/README.md §2), so that any
+        runtime can check itself against the file alone (``./jagrun model.json --check``,
+        ``node run.js model.json``). Returns self."""
+        from .interpret import bind_inputs, run
+        from .serialize import tensor_entry
+        arrays, _ = bind_inputs(self, self._flatten_args(args))
+        outs = run(self, arrays)
+        self.metadata = dict(self.metadata or {})
+        self.metadata["jag.test"] = {
+            "inputs": [tensor_entry(vi.name, a) for vi, a in zip(self.inputs, arrays)],
+            "outputs": [tensor_entry(vi.name, a) for vi, a in zip(self.outputs, outs)],
+        }
+        return self
 
     # ------------------------------------------------------------ transforms
     def lower(self) -> "Graph":

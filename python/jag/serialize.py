@@ -55,6 +55,13 @@ def _tensor_bytes(arr: np.ndarray) -> bytes:
     return arr.tobytes(order="C")
 
 
+def tensor_entry(name: str, arr) -> dict:
+    """A tensor in the inline form of the file format: {name, dtype, shape, base64}."""
+    arr = np.asarray(arr)
+    return {"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape),
+            "base64": base64.b64encode(_tensor_bytes(arr)).decode("ascii")}
+
+
 def to_document(graph: Graph, *, inline_all=True, with_data=True) -> dict:
     """The graph as a JSON-ready dict (tensors inline; ``with_data=False`` leaves them empty)."""
     doc = {"format": spec.FORMAT_NAME, "version": spec.FORMAT_VERSION_STR, "opset": graph.opset}
@@ -74,8 +81,8 @@ def to_document(graph: Graph, *, inline_all=True, with_data=True) -> dict:
 
     doc["inputs"] = [vinfo(v) for v in graph.inputs]
     doc["outputs"] = [vinfo(v) for v in graph.outputs]
-    doc["tensors"] = [{"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape),
-                       "base64": base64.b64encode(_tensor_bytes(arr)).decode("ascii") if with_data else ""}
+    doc["tensors"] = [tensor_entry(name, arr) if with_data else
+                      {"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape), "base64": ""}
                       for name, arr in graph.tensors.items()]
     nodes = []
     for n in graph.nodes:

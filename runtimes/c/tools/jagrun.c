@@ -1,0 +1,320 @@
+/* jagrun — run a JAG model file with the C runtime.
+ *
+ *   ./jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]
+ *
+ * input.bin is a safetensors bundle with one tensor per graph input (spec/README.md §7);
+ * it may be omitted when the graph has no inputs or with --check. Prints each output's
+ * name, dtype, shape and leading values (--print: every value). -o writes the outputs as
+ * a safetensors bundle. --check runs the test data embedded in the model
+ * (metadata["jag.test"]) and reports the max error per output against the expected values,
+ * within the loosest tolerance class of the graph's ops. --mem prints the planned arena
+ * size beside the sum of all intermediates. --repeat N times N runs, prints the median.
+ *
+ * Exit codes: 0 success, 2 usage error, 3 bad model, 4 bad input, 5 run failure,
+ * 6 --check mismatch. Every failure prints one line "jagrun: [CODE] ..." on stderr. */
+#include "jag_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 4, EXIT_RUN = 5, EXIT_CHECK = 6 };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]\n"
+               "  input.bin     safetensors bundle, one tensor per graph input (by name)\n"
+               "  -o FILE       write the outputs as a safetensors bundle\n"
+               "  --print       print every output value (default: the first 8)\n"
+               "  --check       run the model's embedded test data and compare\n"
+               "  --mem         print the planned arena bytes and the sum of intermediates\n"
+               "  --repeat N    run N times and print the median time\n"
+               "exit codes: 0 ok, 2 usage, 3 bad model, 4 bad input, 5 run failure, 6 check mismatch\n");
+}
+
+static double element(const struct jag_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case JAG_DTYPE_FLOAT32: return ((const float *)t->data)[i];
+    case JAG_DTYPE_FLOAT64: return ((const double *)t->data)[i];
+    case JAG_DTYPE_INT32: return ((const int32_t *)t->data)[i];
+    case JAG_DTYPE_INT64: return (double)((const int64_t *)t->data)[i];
+    case JAG_DTYPE_UINT8:
+    case JAG_DTYPE_BOOL: return ((const uint8_t *)t->data)[i];
+    default: return NAN;
+    }
+}
+
+static void print_tensor(const char *name, const struct jag_tensor *t, bool all)
+{
+    char shape[256];
+    int64_t n = jag_numel(t->shape, t->ndim);
+    printf("%s: %s%s =", name, jag_dtype_name(t->dtype), jag_shape_str(t->shape, t->ndim, shape, sizeof shape));
+    int64_t shown = all ? n : (n < 8 ? n : 8);
+    for (int64_t i = 0; i < shown; i++) {
+        if (t->dtype == JAG_DTYPE_INT64) printf(" %lld", (long long)((const int64_t *)t->data)[i]);
+        else if (t->dtype == JAG_DTYPE_BOOL) printf(" %s", ((const uint8_t *)t->data)[i] ? "true" : "false");
+        else if (t->dtype == JAG_DTYPE_FLOAT32) printf(" %.9g", element(t, i));
+        else printf(" %.17g", element(t, i));
+    }
+    if (shown < n) printf(" ... (%lld values)", (long long)n);
+    printf("\n");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The loosest tolerance (rtol, atol) among the graph's ops for a float dtype. */
+static void graph_tolerance(const struct jag_model *m, enum jag_dtype dt, double *rtol, double *atol)
+{
+    *rtol = 0, *atol = 0;
+    for (int32_t i = 0; i < m->n_nodes; i++) {
+        const struct jag_tolerance_def *t = &JAG_TOLERANCE_DEFS[JAG_OP_DEFS[m->nodes[i].op].tolerance];
+        const double *v = dt == JAG_DTYPE_FLOAT32 ? t->f32 : t->f64;
+        if (v[0] > *rtol) *rtol = v[0];
+        if (v[1] > *atol) *atol = v[1];
+    }
+}
+
+/* Compare an output against an expected tensor; prints one line; returns true when within tolerance. */
+static bool compare(const struct jag_model *m, const char *name, const struct jag_tensor *got, const struct jag_tensor *want)
+{
+    char a[256], b[256];
+    if (got->dtype != want->dtype || got->ndim != want->ndim ||
+        memcmp(got->shape, want->shape, (size_t)got->ndim * sizeof got->shape[0]) != 0) {
+        printf("check %s: FAIL: got %s%s, expected %s%s\n", name, jag_dtype_name(got->dtype), jag_shape_str(got->shape, got->ndim, a, sizeof a),
+               jag_dtype_name(want->dtype), jag_shape_str(want->shape, want->ndim, b, sizeof b));
+        return false;
+    }
+    int64_t n = jag_numel(got->shape, got->ndim);
+    bool is_float = got->dtype == JAG_DTYPE_FLOAT32 || got->dtype == JAG_DTYPE_FLOAT64;
+    double rtol = 0, atol = 0, max_abs = 0;
+    if (is_float) graph_tolerance(m, got->dtype, &rtol, &atol);
+    bool ok = true;
+    for (int64_t i = 0; i < n; i++) {
+        if (got->dtype == JAG_DTYPE_INT64) {
+            int64_t x = ((const int64_t *)got->data)[i], y = ((const int64_t *)want->data)[i];
+            if (x != y) ok = false, max_abs = fmax(max_abs, fabs((double)x - (double)y));
+            continue;
+        }
+        double x = element(got, i), y = element(want, i);
+        if (isnan(x) && isnan(y)) continue;
+        if (x == y) continue;
+        double err = fabs(x - y);
+        if (isnan(err)) err = INFINITY;
+        if (err > max_abs) max_abs = err;
+        if (!(err <= atol + rtol * fabs(y))) ok = false;
+    }
+    printf("check %s: %s max abs error %.3g (rtol %g, atol %g)\n", name, ok ? "ok" : "FAIL", max_abs, rtol, atol);
+    return ok;
+}
+
+struct owned_tensors {
+    int32_t            n;
+    struct jag_tensor *t;
+    const char       **names;
+};
+
+static void free_owned(struct owned_tensors *o)
+{
+    for (int32_t i = 0; i < o->n; i++) free(o->t[i].data);
+    free(o->t);
+    free(o->names);
+    memset(o, 0, sizeof *o);
+}
+
+/* Decode metadata["jag.test"][field] (an array of tensor objects). */
+static enum jag_status test_tensors(struct jag_model *m, const char *field, struct owned_tensors *out)
+{
+    const struct jag_json *arr = jag_json_get(m->test, field);
+    memset(out, 0, sizeof *out);
+    if (!arr || arr->type != JAG_JSON_ARRAY)
+        return jag_model_fail(m, JAG_STATUS_E_SCHEMA, -1, "at /metadata/jag.test/%s: expected an array of tensors", field);
+    out->t = calloc((size_t)(arr->n ? arr->n : 1), sizeof *out->t);
+    out->names = calloc((size_t)(arr->n ? arr->n : 1), sizeof *out->names);
+    if (!out->t || !out->names) return JAG_STATUS_OUT_OF_MEMORY;
+    for (int32_t i = 0; i < arr->n; i++) {
+        char where[96];
+        jag_format(where, sizeof where, "/metadata/jag.test/%s/%d", field, (int)i);
+        enum jag_status s = jag_tensor_from_json(m, &arr->items[i], where, &out->t[i], &out->names[i]);
+        if (s != JAG_STATUS_OK) return s;
+        out->n++;
+    }
+    return JAG_STATUS_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_path = NULL, *input_path = NULL, *output_path = NULL;
+    bool print_all = false, check = false, mem = false;
+    long repeat = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); return 0; }
+        else if (strcmp(a, "-o") == 0 && i + 1 < argc) output_path = argv[++i];
+        else if (strcmp(a, "--print") == 0) print_all = true;
+        else if (strcmp(a, "--check") == 0) check = true;
+        else if (strcmp(a, "--mem") == 0) mem = true;
+        else if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
+            char *end;
+            repeat = strtol(argv[++i], &end, 10);
+            if (*end || repeat < 1 || repeat > 1000000) {
+                fprintf(stderr, "jagrun: --repeat needs a count from 1 to 1000000, got '%s'\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "jagrun: unknown or incomplete option '%s' (see --help)\n", a);
+            return EXIT_USAGE;
+        } else if (!model_path) model_path = a;
+        else if (!input_path) input_path = a;
+        else {
+            fprintf(stderr, "jagrun: unexpected argument '%s' (see --help)\n", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!model_path) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    struct jag_error err;
+    struct jag_model *m = NULL;
+    if (jag_model_load_file(model_path, NULL, &m, &err) != JAG_STATUS_OK) {
+        fprintf(stderr, "jagrun: %s\n", err.message);
+        return EXIT_MODEL;
+    }
+    int rc = 0;
+    struct jag_bundle bundle = {0, NULL, NULL, 0};
+    struct owned_tensors test_in = {0, NULL, NULL}, test_out = {0, NULL, NULL};
+    char why[600];
+    if (check && !m->test) {
+        fprintf(stderr, "jagrun: [E_INPUT] %s: --check: the model has no embedded test data (metadata \"jag.test\")\n", model_path);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    if (check && (test_tensors(m, "inputs", &test_in) != JAG_STATUS_OK || test_tensors(m, "outputs", &test_out) != JAG_STATUS_OK)) {
+        fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+        rc = EXIT_MODEL;
+        goto done;
+    }
+    if (input_path) {
+        enum jag_status s = jag_bundle_read_file(input_path, &bundle, why, sizeof why);
+        if (s != JAG_STATUS_OK) {
+            fprintf(stderr, "jagrun: [%s] %s\n", jag_status_to_string(s), why);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        for (int32_t k = 0; k < bundle.n; k++)
+            if (jag_model_find_input(m, bundle.entries[k].name) < 0) {
+                fprintf(stderr, "jagrun: [E_INPUT] %s: tensor '%s' is not an input of the graph\n", input_path, bundle.entries[k].name);
+                rc = EXIT_INPUT;
+                goto done;
+            }
+    }
+    for (int32_t i = 0; i < jag_model_n_inputs(m); i++) {
+        struct jag_value_info info;
+        jag_model_input_info(m, i, &info);
+        const struct jag_bundle_entry *e = input_path ? jag_bundle_find(&bundle, info.name) : NULL;
+        enum jag_status s;
+        if (e) {
+            s = jag_model_set_input(m, i, e->dtype, e->ndim, e->shape, e->data, JAG_BIND_COPY);
+        } else {
+            int32_t k = 0;
+            while (k < test_in.n && strcmp(test_in.names[k], info.name) != 0) k++;
+            if (k == test_in.n) {
+                fprintf(stderr, "jagrun: [E_INPUT] %s: input '%s' is missing%s\n", input_path ? input_path : model_path, info.name,
+                        input_path ? " from the bundle" : " (give an input.bin)");
+                rc = EXIT_INPUT;
+                goto done;
+            }
+            s = jag_model_set_input(m, i, test_in.t[k].dtype, test_in.t[k].ndim, test_in.t[k].shape, test_in.t[k].data, JAG_BIND_BORROW);
+        }
+        if (s != JAG_STATUS_OK) {
+            fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+    }
+    if (jag_model_run(m) != JAG_STATUS_OK) {
+        const struct jag_error *e = jag_model_last_error(m);
+        fprintf(stderr, "jagrun: %s\n", e->message);
+        rc = e->status == JAG_STATUS_E_INPUT ? EXIT_INPUT : EXIT_RUN;
+        goto done;
+    }
+    if (repeat > 0) {
+        double *t = malloc((size_t)repeat * sizeof *t);
+        if (!t) { fprintf(stderr, "jagrun: out of memory\n"); rc = EXIT_RUN; goto done; }
+        for (long r = 0; r < repeat; r++) {
+            double t0 = now_seconds();
+            if (jag_model_run(m) != JAG_STATUS_OK) {
+                fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+                free(t);
+                rc = EXIT_RUN;
+                goto done;
+            }
+            t[r] = now_seconds() - t0;
+        }
+        qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+        printf("time: median %.6f ms over %ld runs (min %.6f ms)\n", 1e3 * t[repeat / 2], repeat, 1e3 * t[0]);
+        free(t);
+    }
+    int32_t n_out = jag_model_n_outputs(m);
+    struct jag_tensor *outs = calloc((size_t)n_out, sizeof *outs);
+    const char **names = calloc((size_t)n_out, sizeof *names);
+    if (!outs || !names) { free(outs); free(names); fprintf(stderr, "jagrun: out of memory\n"); rc = EXIT_RUN; goto done; }
+    for (int32_t i = 0; i < n_out; i++) {
+        struct jag_value_info info;
+        jag_model_output_info(m, i, &info);
+        jag_model_get_output(m, i, &outs[i]);
+        names[i] = info.name;
+        if (!check || print_all) print_tensor(info.name, &outs[i], print_all);
+    }
+    if (mem) {
+        int64_t arena = 0, total = 0;
+        jag_model_memory(m, &arena, &total);
+        printf("memory: arena %lld bytes (planned peak), intermediates %lld bytes in total, %d nodes\n", (long long)arena,
+               (long long)total, (int)jag_model_n_nodes(m));
+    }
+    if (check) {
+        bool ok = true;
+        for (int32_t i = 0; i < n_out; i++) {
+            int32_t k = 0;
+            while (k < test_out.n && strcmp(test_out.names[k], names[i]) != 0) k++;
+            if (k == test_out.n) {
+                printf("check %s: no expected value in the test data\n", names[i]);
+                ok = false;
+                continue;
+            }
+            if (!compare(m, names[i], &outs[i], &test_out.t[k])) ok = false;
+        }
+        printf("check: %s\n", ok ? "all outputs agree" : "MISMATCH");
+        if (!ok) rc = EXIT_CHECK;
+    }
+    if (output_path) {
+        enum jag_status s = jag_bundle_write_file(output_path, n_out, names, outs, why, sizeof why);
+        if (s != JAG_STATUS_OK) {
+            fprintf(stderr, "jagrun: [%s] %s\n", jag_status_to_string(s), why);
+            rc = EXIT_RUN;
+        }
+    }
+    free(outs);
+    free(names);
+done:
+    free_owned(&test_in);
+    free_owned(&test_out);
+    jag_bundle_free(&bundle);
+    jag_model_free(m);
+    return rc;
+}
