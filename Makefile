@@ -4,13 +4,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-py check gen clean help
+.PHONY: demo test test-py test-c test-c-sanitize c bench check gen clean help
 
 help:
 	@echo "make demo   run the quickstart example (creates .venv on first use)"
 	@echo "make test   run every test (creates .venv on first use)"
 	@echo "make gen    regenerate spec/OPS.md and spec/ERRORS.md from spec/*.json"
 	@echo "make check  fail when generated files are stale"
+	@echo "make c      build the C runtime (runtimes/c: libjag.a, libjag.so, ./jagrun)"
+	@echo "make bench  benchmarks of the C runtime beside numpy"
 
 # The virtualenv, re-installed when the package metadata changes.
 $(STAMP): python/pyproject.toml
@@ -28,10 +30,33 @@ gen: $(STAMP)
 check: $(STAMP)
 	$(PY) spec/gen.py --check
 
-test: check test-py
+test: check test-c test-py test-c-sanitize
 
-test-py: $(STAMP)
+# The C runtime: C99 + libm; needs a C compiler (installed with apt-get when missing).
+CC_OK := $(shell command -v cc >/dev/null 2>&1 && echo yes)
+c:
+ifneq ($(CC_OK),yes)
+	apt-get update && apt-get install -y gcc make
+endif
+	$(MAKE) -C runtimes/c
+
+test-c: c
+	$(MAKE) -C runtimes/c test
+
+test-py: $(STAMP) c
 	$(PY) -m pytest -q python/tests
+
+# The C unit tests, then every C case of the Python suite, under ASan + UBSan.
+SAN_PRELOAD = $(shell cc -print-file-name=libasan.so):$(shell cc -print-file-name=libubsan.so)
+test-c-sanitize: $(STAMP)
+	$(MAKE) -C runtimes/c sanitize
+	LD_PRELOAD=$(SAN_PRELOAD) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    JAG_LIBJAG=runtimes/c/build-san/libjag.so JAG_JAGRUN=runtimes/c/build-san/jagrun-san \
+	    $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
+
+bench: c $(STAMP)
+	$(MAKE) -C runtimes/c bench PY=$(abspath $(PY))
 
 clean:
 	rm -rf $(VENV) python/*.egg-info .pytest_cache python/.pytest_cache
+	$(MAKE) -C runtimes/c clean

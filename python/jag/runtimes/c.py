@@ -146,7 +146,9 @@ class Model:
         with self._lock:
             keep = []
             for i, a in enumerate(arrays):
-                a = np.ascontiguousarray(a)
+                a = np.asarray(a)
+                if not a.flags.c_contiguous:  # (np.ascontiguousarray would turn 0-d into 1-d)
+                    a = a.copy(order="C")
                 if a.dtype.name not in DTYPES:
                     raise errors.InputError(f"input {i} has dtype {a.dtype.name}, which JAG does not have")
                 if a.ndim > MAX_DIMS:

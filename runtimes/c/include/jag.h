@@ -207,8 +207,9 @@ JAG_API enum jag_status jag_model_run(struct jag_model *model);
  * the next set_input/run/free). Returns false when there is no such output or no result. */
 JAG_API bool jag_model_get_output(const struct jag_model *model, int32_t index, struct jag_tensor *out);
 
-/* Memory plan of the last prepare: the arena size (peak bytes of all intermediates and
- * scratch buffers, reused by liveness) and the sum of every intermediate's size. */
+/* Memory plan of the last prepare: the arena size (the planned peak: intermediates and
+ * kernels' scratch buffers, reused by liveness) and the sum of every intermediate's size
+ * (what the graph would need without reuse, scratch excluded). */
 JAG_API bool jag_model_memory(const struct jag_model *model, int64_t *arena_bytes, int64_t *total_bytes);
 
 /* Number of nodes, and the op name of a node (NULL when out of range). */

@@ -368,7 +368,6 @@ static enum jag_status plan_memory(struct jag_model *m)
             total += (int64_t)v->nbytes;
         }
         nd->scratch_offset = place(live, &n_live, (int64_t)nd->scratch_bytes, i, i, &peak);
-        total += (int64_t)nd->scratch_bytes;
     }
     free(live);
     if ((size_t)peak > m->arena_bytes || !m->arena) {

@@ -294,7 +294,7 @@ struct jag_model {
     uint8_t            *arena;
     size_t              arena_bytes;
     int64_t             plan_peak;      /* planned arena bytes of the last prepare         */
-    int64_t             total_bytes;    /* sum of intermediates + scratch (no reuse)       */
+    int64_t             total_bytes;    /* sum of all intermediates' bytes (no reuse)      */
     struct jag_value  **big_inputs;     /* input pointer array for nodes with > 256 inputs */
     int32_t             n_sidecars;
     uint8_t           **sidecars;       /* sidecar file contents (constants point into them) */

@@ -87,7 +87,7 @@ enum jag_status jag_model_vfail(struct jag_model *m, enum jag_status status, int
     }
     m->err.status = status;
     m->err.node = node;
-    snprintf(m->err.message, sizeof m->err.message, "[%s] %s%s", jag_status_to_string(status), ctx, detail);
+    jag_format(m->err.message, sizeof m->err.message, "[%s] %s%s", jag_status_to_string(status), ctx, detail);
     return status;
 }
 
@@ -404,6 +404,8 @@ static enum jag_status parse_io(struct loader *L, const struct jag_json *v, cons
         int64_t val;
         if (json_int(d, &val) && val >= 0) {
             io->shape[k] = val;
+        } else if (d->type == JAG_JSON_NUMBER && d->integral && d->number > 0) {
+            return jag_model_fail(L->m, JAG_STATUS_E_SHAPE, -1, "%s/shape/%d: dim does not fit int64", where, (int)k);
         } else if (d->type == JAG_JSON_STRING && d->string_len >= 1 && d->string_len <= 256) {
             for (size_t c = 0; c < d->string_len; c++)
                 if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-*/() ", d->string[c]))
@@ -594,9 +596,13 @@ static enum jag_status load_tensors(struct loader *L, const struct jag_json *ten
         if (shape->type != JAG_JSON_ARRAY) { s = SCHEMA_FAIL(L, "at %s/shape: expected an array", where); break; }
         if (shape->n > JAG_MAX_DIMS) { s = jag_model_fail(m, JAG_STATUS_E_SHAPE, -1, "tensor '%s': rank %d is above the C runtime's limit of %d", nm->string, (int)shape->n, JAG_MAX_DIMS); break; }
         v->ndim = shape->n;
-        for (int32_t k = 0; s == JAG_STATUS_OK && k < shape->n; k++)
-            if (!json_int(&shape->items[k], &v->shape[k]) || v->shape[k] < 0)
+        for (int32_t k = 0; s == JAG_STATUS_OK && k < shape->n; k++) {
+            const struct jag_json *d = &shape->items[k];
+            if (d->type == JAG_JSON_NUMBER && d->integral && !d->fits_int64 && d->number > 0)
+                s = jag_model_fail(m, JAG_STATUS_E_SHAPE, -1, "tensor '%s': dim %d does not fit int64", nm->string, (int)k);
+            else if (!json_int(d, &v->shape[k]) || v->shape[k] < 0)
                 s = SCHEMA_FAIL(L, "at %s/shape/%d: expected a non-negative integer", where, (int)k);
+        }
         if (s != JAG_STATUS_OK) break;
         bool has_side = file || jag_json_get(te, "offset") || jag_json_get(te, "nbytes");
         if ((b64 != NULL) == has_side) { s = SCHEMA_FAIL(L, "at %s: a tensor has either \"base64\" or \"file\", \"offset\" and \"nbytes\"", where); break; }
@@ -724,10 +730,13 @@ static enum jag_status check_version(struct loader *L)
                                   ? "upgrade jag to a release that reads it"
                                   : "convert it with the jag release that wrote it");
     int64_t os;
-    if (!json_int(opset, &os) || os < 1) return SCHEMA_FAIL(L, "at /opset: expected an integer >= 1");
+    if (opset && opset->type == JAG_JSON_NUMBER && opset->integral && !opset->fits_int64 && opset->number > 0)
+        os = INT64_MAX; /* a huge opset is a newer opset, as for Python's integers */
+    else if (!json_int(opset, &os) || os < 1)
+        return SCHEMA_FAIL(L, "at /opset: expected an integer >= 1");
     if (os > JAG_OPSET)
-        return jag_model_fail(m, JAG_STATUS_E_VERSION, -1, "file has opset %lld; this reader supports opsets 1 to %d: upgrade jag to a release that reads it",
-                              (long long)os, JAG_OPSET);
+        return jag_model_fail(m, JAG_STATUS_E_VERSION, -1, "file has opset %s; this reader supports opsets 1 to %d: upgrade jag to a release that reads it",
+                              os == INT64_MAX ? "beyond int64" : "newer", JAG_OPSET);
     m->opset = (int32_t)os;
     return JAG_STATUS_OK;
 }

@@ -1,0 +1,429 @@
+"""The C runtime (runtimes/c) against the numpy reference, through the cffi binding and ./jagrun.
+
+- every case of test_ops.CASES (every op, every allowed dtype, broadcasting, rank 0,
+  zero-size dims, edge values) run as a one-node graph on C, and as its core lowering,
+  compared with the independent expected values within the op's tolerance class;
+- every example of spec/ops.json and every model of spec/examples/;
+- symbolic dims bound to two different sizes in one loaded model; the random op
+  bit-identical; E_INDEX from data-dependent indices;
+- bad models: C reports the same error code as the Python reference for each corruption;
+- ./jagrun: outputs, -o bundle, --check, --mem, --repeat, and its exit codes.
+
+The library must be built (``make -C runtimes/c``; the top-level ``make test`` does it).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import jag
+from jag import errors as E
+from jag.runtimes import c as cjag
+
+from test_ops import CASES, _example_array, _value, check, traced
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "spec"
+JAGRUN = Path(os.environ.get("JAG_JAGRUN", ROOT / "runtimes" / "c" / "jagrun"))
+OPS = jag.spec.OPS
+
+
+def test_library_is_built():
+    assert cjag.library_path().exists(), "build the C runtime first: make -C runtimes/c"
+
+
+# ====================================================================== every op case
+
+@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def test_op_case(c):
+    g = traced(c.op, c.inputs, c.attrs)
+    check(g.execute(*c.inputs, backend="c"), c.expected, c.op, f"C {c.id}")
+
+
+LOWERED = [c for c in CASES if OPS[c.op].kind == "composite"]
+
+
+@pytest.mark.parametrize("c", LOWERED, ids=[c.id for c in LOWERED])
+def test_op_case_lowered(c):
+    """Composite ops through their core lowering, on C: the core opset alone suffices."""
+    g = traced(c.op, c.inputs, c.attrs).lower()
+    check(g.execute(*c.inputs, backend="c"), c.expected, c.op, f"C lowered {c.id}")
+
+
+EXAMPLES = [(op.name, k, ex) for op in OPS.values() for k, ex in enumerate(op.examples)]
+
+
+@pytest.mark.parametrize("name,k,ex", EXAMPLES, ids=[f"{n}-{k}" for n, k, _ in EXAMPLES])
+def test_spec_example(name, k, ex):
+    inputs = [_example_array(t) for t in ex["inputs"]]
+    attrs = ex.get("attrs", {})
+    want = _example_array(ex["outputs"][0])
+    g = traced(name, inputs, attrs)
+    check(g.execute(*inputs, backend="c"), want, name, f"spec example {name}[{k}]")
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in (SPEC / "examples").glob("v*/*") if p.is_dir()),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_spec_example_models(folder):
+    expected = json.loads((folder / "expected.json").read_text())
+    m = cjag.Model.from_file(folder / "model.json")
+    g = jag.load(folder / "model.json")
+    for case in expected["cases"]:
+        args = [_example_array(case["inputs"][vi.name]) for vi in g.inputs]
+        outs = m.run(args)
+        for vi, got in zip(g.outputs, outs):
+            want = _example_array(case["outputs"][vi.name])
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ====================================================================== models and run-time behaviour
+
+def test_symbolic_batch_rebinds():
+    """One loaded model, two batch sizes: prepare re-runs when an input shape changes."""
+    w = np.arange(12, dtype=np.float32).reshape(3, 4) / 7
+    g = jag.trace(lambda x: jag.softmax(jag.matmul(x, w), axis=-1), np.ones((2, 3), np.float32), symbolic={"x": ("N", None)})
+    m = cjag.model_for(g)
+    for n in (5, 1, 5, 0, 33):
+        x = np.random.default_rng(n).standard_normal((n, 3)).astype(np.float32)
+        (got,) = m.run([x])
+        np.testing.assert_allclose(got, g(x), rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_memory_is_planned_by_liveness():
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal((64, 64)).astype(np.float32) for _ in range(6)]
+
+    def mlp(x):
+        for w in ws:
+            x = jag.relu(jag.matmul(x, w))
+        return x
+    x = rng.standard_normal((512, 64)).astype(np.float32)
+    g = jag.trace(mlp, x)
+    m = cjag.model_for(g)
+    (got,) = m.run([x])
+    np.testing.assert_allclose(got, g(x), rtol=1e-4, atol=1e-4)
+    arena, total = m.memory()
+    size = 512 * 64 * 4
+    assert total == 12 * size                  # 12 intermediates of [512, 64] float32
+    # at most three live at once (a node's input and output, and the graph output), plus
+    # the matmul's packing scratch: the arena is far below the sum
+    assert 2 * size <= arena <= 3 * size + 256 * 1024
+
+
+def test_random_bit_identical():
+    for key in (0, 1, -1, 2 ** 40 + 7, -(2 ** 63)):
+        for dt in ("float32", "float64"):
+            g = jag.trace(lambda k: jag.random_uniform(k, shape=[3, 5], dtype=dt), np.int64(key))
+            got = g.execute(np.int64(key), backend="c")
+            assert got.tobytes() == g(np.int64(key)).tobytes()
+
+
+@pytest.mark.parametrize("idx", [[0, 3], [-4, 5], [4]])
+def test_gather_index_error(idx):
+    x = np.arange(8, dtype=np.float32).reshape(4, 2)
+    g = jag.trace(lambda t, i: jag.gather(t, i, axis=0), x, np.array([0, 1], np.int64), symbolic={"i": ("K",)})
+    i = np.array(idx, np.int64)
+    if all(-4 <= v < 4 for v in idx):
+        np.testing.assert_array_equal(g.execute(x, i, backend="c"), g(x, i))
+        return
+    with pytest.raises(E.IndexOutOfRangeError) as info:
+        g.execute(x, i, backend="c")
+    assert info.value.code == "E_INDEX" and info.value.op == "gather" and info.value.node == 0
+
+
+def test_input_errors():
+    g = jag.trace(lambda x: x * 2, np.ones((2, 3), np.float32), symbolic={"x": ("N", None)})
+    m = cjag.model_for(g)
+    with pytest.raises(E.InputError):
+        m.run([np.ones((2, 4), np.float32)])        # static dim 3 violated
+    with pytest.raises(E.InputError):
+        m.run([np.ones((2, 3), np.float64)])        # dtype
+    with pytest.raises(E.InputError):
+        m.run([np.ones((3,), np.float32)])          # rank
+    with pytest.raises(E.InputError):
+        m.run([])                                   # count
+    np.testing.assert_array_equal(m.run([np.ones((4, 3), np.float32)])[0], np.full((4, 3), 2, np.float32))
+
+
+def test_missing_library_message(monkeypatch, tmp_path):
+    monkeypatch.setattr(cjag, "_lib", None)
+    monkeypatch.setenv("JAG_LIBJAG", str(tmp_path / "nope.so"))
+    with pytest.raises(E.FileError, match="make -C runtimes/c"):
+        cjag.Model('{"format": "jag"}')
+
+
+# ====================================================================== bad models: same code as Python
+
+def _linear(tmp_path, inline_limit=4096):
+    w = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 100
+    g = jag.trace(lambda x: jag.matmul(x, w) + np.float32(1), np.ones((2, 64), np.float32), symbolic={"x": ("N", None)})
+    path = tmp_path / "model.json"
+    g.save(path, inline_limit=inline_limit)
+    return path
+
+
+def _edit_doc(fn):
+    def apply(path):
+        doc = json.loads(path.read_text())
+        fn(doc)
+        path.write_text(json.dumps(doc))
+    return apply
+
+
+def _edit_text(fn):
+    def apply(path):
+        path.write_bytes(fn(path.read_bytes()))
+    return apply
+
+
+def _set(pointer, value):
+    def fn(doc):
+        *parents, last = pointer.strip("/").split("/")
+        node = doc
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return _edit_doc(fn)
+
+
+def _delete(pointer):
+    def fn(doc):
+        *parents, last = pointer.strip("/").split("/")
+        node = doc
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        del node[int(last) if isinstance(node, list) else last]
+    return _edit_doc(fn)
+
+
+def _sidecar(fn):
+    def apply(path):
+        side = path.parent / "model.bin"
+        side.write_bytes(fn(side.read_bytes()))
+    return apply
+
+
+def _retarget_hash(path):
+    """Tamper with the sidecar but fix nothing: the SHA-256 no longer matches."""
+    side = path.parent / "model.bin"
+    data = bytearray(side.read_bytes())
+    data[5] ^= 1
+    side.write_bytes(bytes(data))
+
+
+CORRUPTIONS = {
+    "json-truncated": (_edit_text(lambda b: b[: len(b) // 2]), "E_JSON"),
+    "json-missing-comma": (_edit_text(lambda b: b.replace(b'"opset": 1,', b'"opset": 1', 1)), "E_JSON"),
+    "json-nan": (_edit_text(lambda b: b.replace(b'"opset": 1', b'"opset": NaN', 1)), "E_JSON"),
+    "json-duplicate-key": (_edit_text(lambda b: b.replace(b'"opset": 1', b'"opset": 1, "opset": 1', 1)), "E_JSON"),
+    "json-deep": (_edit_text(lambda b: b.replace(b'"metadata": {', b'"metadata": {"deep": ' + b"[" * 5000 + b"]" * 5000 + b",", 1)), "E_JSON"),
+    "json-not-utf8": (_edit_text(lambda b: b.replace(b'"format"', b'"form\xffat"', 1)), "E_JSON"),
+    "json-empty": (_edit_text(lambda b: b""), "E_JSON"),
+    "schema-not-object": (_edit_text(lambda b: b"[1, 2]"), "E_SCHEMA"),
+    "schema-format": (_set("/format", "onnx"), "E_SCHEMA"),
+    "schema-unknown-field": (_set("/extra", 1), "E_SCHEMA"),
+    "schema-missing-nodes": (_delete("/nodes"), "E_SCHEMA"),
+    "schema-op-not-string": (_set("/nodes/0/op", 7), "E_SCHEMA"),
+    "schema-inputs-not-list": (_set("/nodes/0/inputs", "x"), "E_SCHEMA"),
+    "schema-bad-dtype": (_set("/inputs/0/dtype", "float16"), "E_SCHEMA"),
+    "schema-bad-value-name": (_set("/inputs/0/name", "1x"), "E_SCHEMA"),
+    "schema-negative-dim": (_set("/inputs/0/shape", ["N", -1]), "E_SCHEMA"),
+    "schema-no-outputs": (_set("/outputs", []), "E_SCHEMA"),
+    "version-huge-opset": (_set("/opset", 10 ** 30), "E_VERSION"),
+    "shape-huge-dim": (_set("/inputs/0/shape", ["N", 10 ** 30]), "E_SHAPE"),
+    "attr-huge-int": (_edit_doc(lambda d: d["nodes"].insert(0, {"op": "iota", "inputs": [], "outputs": ["io"], "attrs": {"shape": [2], "axis": 10 ** 30}})), "E_ATTR"),
+    "schema-tensor-both-forms": (_edit_doc(lambda d: d["tensors"][1].update(file="model.bin", offset=0, nbytes=4)), "E_SCHEMA"),
+    "schema-tensor-no-data": (_edit_doc(lambda d: d["tensors"][1].pop("base64")), "E_SCHEMA"),
+    "version-future-major": (_set("/version", "2.0"), "E_VERSION"),
+    "version-future-minor": (_set("/version", "1.1"), "E_VERSION"),
+    "version-opset": (_set("/opset", 2), "E_VERSION"),
+    "unknown-op": (_set("/nodes/0/op", "matmul_v2"), "E_UNKNOWN_OP"),
+    "arity-inputs": (_set("/nodes/0/inputs", ["x"]), "E_ARITY"),
+    "arity-outputs": (_set("/nodes/0/outputs", ["a", "b"]), "E_ARITY"),
+    "attr-unknown": (_set("/nodes/0/attrs", {"axis": 1}), "E_ATTR"),
+    "dtype-mismatch": (_edit_doc(lambda d: d["tensors"][1].update(dtype="float64", base64=base64.b64encode(b"\0" * 8).decode())), "E_DTYPE"),
+    "output-dtype": (_set("/outputs/0/dtype", "float64"), "E_DTYPE"),
+    "shape-bad-expr": (_set("/inputs/0/shape", ["N/2", 64]), "E_SHAPE"),
+    "shape-unbound-name": (_set("/inputs/0/shape", ["N*M", 64]), "E_SHAPE"),
+    "shape-static-mismatch": (_set("/inputs/0/shape", [2, 63]), "E_SHAPE"),  # static: C prepares at load
+    "graph-undefined": (_set("/nodes/1/inputs", ["nope", "c0"]), "E_GRAPH"),
+    "graph-out-of-order": (_edit_doc(lambda d: d.update(nodes=d["nodes"][::-1])), "E_GRAPH"),
+    "graph-defined-twice": (_set("/nodes/1/outputs", ["t0"]), "E_GRAPH"),
+    "graph-output-undefined": (_set("/outputs/0/name", "zz"), "E_GRAPH"),
+    "tensor-bad-base64": (_edit_doc(lambda d: d["tensors"][1].update(base64="@@@@")), "E_TENSOR_DATA"),
+    "tensor-short": (_edit_doc(lambda d: d["tensors"][1].update(base64=base64.b64encode(b"\0\0").decode())), "E_TENSOR_DATA"),
+    "tensor-bool-byte": (_edit_doc(lambda d: d["tensors"][1].update(dtype="bool", base64=base64.b64encode(b"\2").decode())), "E_TENSOR_DATA"),
+    "tensor-count-overflow": (_edit_doc(lambda d: d["tensors"][1].update(shape=[2 ** 62, 2 ** 62])), "E_SHAPE"),
+}
+
+SIDECAR_CORRUPTIONS = {
+    "sidecar-missing": (lambda p: (p.parent / "model.bin").unlink(), "E_FILE"),
+    "sidecar-short": (_sidecar(lambda b: b[:-10]), "E_TENSOR_DATA"),
+    "sidecar-tampered": (_retarget_hash, "E_TENSOR_DATA"),
+    "sidecar-dotdot": (_edit_doc(lambda d: (d["files"][0].update(path=".."), d["tensors"][-1].update(file=".."))), "E_PATH"),
+    "sidecar-absolute": (_edit_doc(lambda d: (d["files"][0].update(path="/etc/passwd"), d["tensors"][-1].update(file="/etc/passwd"))), "E_PATH"),
+    "sidecar-subdir": (_edit_doc(lambda d: (d["files"][0].update(path="a/model.bin"), d["tensors"][-1].update(file="a/model.bin"))), "E_PATH"),
+    "sidecar-unaligned": (_edit_doc(lambda d: d["tensors"][-1].update(offset=4)), "E_TENSOR_DATA"),
+    "sidecar-nbytes": (_edit_doc(lambda d: d["tensors"][-1].update(nbytes=8)), "E_TENSOR_DATA"),
+    "sidecar-unlisted": (_edit_doc(lambda d: d["tensors"][-1].update(file="other.bin")), "E_TENSOR_DATA"),
+}
+
+
+def _codes(path):
+    """(Python's code, C's code) when loading and running ``path`` on one [2, 64] input."""
+    codes = []
+    x = np.ones((2, 64), np.float32)
+    for load in (jag.load, cjag.Model.from_file):
+        try:
+            m = load(path)
+            m.run({"x": x}) if isinstance(m, jag.Graph) else m.run([x])
+            codes.append("OK")
+        except E.JagError as e:
+            codes.append(e.code)
+    return codes
+
+
+@pytest.mark.parametrize("name", sorted(CORRUPTIONS))
+def test_bad_model_same_code(tmp_path, name):
+    path = _linear(tmp_path)
+    corrupt, code = CORRUPTIONS[name]
+    corrupt(path)
+    assert _codes(path) == [code, code]
+
+
+@pytest.mark.parametrize("name", sorted(SIDECAR_CORRUPTIONS))
+def test_bad_sidecar_same_code(tmp_path, name):
+    path = _linear(tmp_path, inline_limit=0)
+    corrupt, code = SIDECAR_CORRUPTIONS[name]
+    corrupt(path)
+    assert _codes(path) == [code, code]
+
+
+def test_valid_models_load_in_both(tmp_path):
+    for limit in (0, 4096):
+        folder = tmp_path / str(limit)
+        folder.mkdir()
+        assert _codes(_linear(folder, inline_limit=limit)) == ["OK", "OK"]
+
+
+def test_element_count_overflow():
+    g = jag.trace(lambda x: jag.broadcast_to(x, [2, 3]), np.float32(1))
+    doc = json.loads(g.to_json())
+    doc["nodes"][0]["attrs"]["shape"] = [2 ** 40, 2 ** 40]
+    doc["outputs"][0]["shape"] = [2 ** 40, 2 ** 40]
+    with pytest.raises(E.ShapeError):
+        jag.loads(json.dumps(doc))
+    with pytest.raises(E.ShapeError):
+        cjag.Model(json.dumps(doc))
+
+
+# ====================================================================== ./jagrun
+
+def _bundle(path, tensors):
+    jag.save_tensors(path, tensors)
+    return path
+
+
+@pytest.fixture
+def mlp_model(tmp_path):
+    rng = np.random.default_rng(1)
+    w1 = rng.standard_normal((4, 8)).astype(np.float32)
+    w2 = rng.standard_normal((8, 3)).astype(np.float32)
+    g = jag.trace(lambda x: jag.softmax(jag.matmul(jag.relu(jag.matmul(x, w1)), w2), axis=-1), np.ones((2, 4), np.float32),
+                  symbolic={"x": ("N", None)})
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    g.attach_test_data(x)
+    path = tmp_path / "model.json"
+    g.save(path, inline_limit=0)
+    return g, path, x
+
+
+def jagrun(*args):
+    """Run ./jagrun (or $JAG_JAGRUN: the sanitizer build, whose leak checker runs here)."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    env["ASAN_OPTIONS"] = "detect_leaks=1"
+    return subprocess.run([str(JAGRUN), *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_jagrun_runs_and_writes_outputs(mlp_model, tmp_path):
+    g, path, x = mlp_model
+    inp = _bundle(tmp_path / "input.bin", {"x": x})
+    r = jagrun(path, inp, "-o", tmp_path / "out.bin", "--mem", "--repeat", "3")
+    assert r.returncode == 0, r.stderr
+    name = g.outputs[0].name
+    assert f"{name}: float32[5,3] =" in r.stdout
+    assert "memory: arena" in r.stdout and "time: median" in r.stdout
+    out = jag.load_tensors(tmp_path / "out.bin")
+    np.testing.assert_allclose(out[name], g(x), rtol=1e-5, atol=1e-6)
+
+
+def test_jagrun_check(mlp_model):
+    _, path, _ = mlp_model
+    r = jagrun(path, "--check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "check: all outputs agree" in r.stdout
+
+
+def test_jagrun_check_detects_a_wrong_expectation(mlp_model):
+    g, path, x = mlp_model
+    doc = json.loads(path.read_text())
+    want = doc["metadata"]["jag.test"]["outputs"][0]
+    arr = np.frombuffer(base64.b64decode(want["base64"]), np.float32).copy()
+    arr[0] += 0.5
+    want["base64"] = base64.b64encode(arr.tobytes()).decode()
+    path.write_text(json.dumps(doc))
+    r = jagrun(path, "--check")
+    assert r.returncode == 6 and "MISMATCH" in r.stdout
+
+
+@pytest.mark.parametrize("args,code,text", [
+    ([], 2, "usage"),
+    (["--repeat", "0", "M"], 2, "--repeat"),
+    (["M", "--bogus"], 2, "unknown"),
+    (["missing.json"], 3, "[E_FILE]"),
+    (["M", "missing.bin"], 4, "[E_FILE]"),
+    (["M", "BAD_DTYPE"], 4, "[E_INPUT]"),
+    (["M", "EXTRA"], 4, "[E_INPUT]"),
+    (["M", "NOT_SAFETENSORS"], 4, "[E_TENSOR_DATA]"),
+])
+def test_jagrun_exit_codes(mlp_model, tmp_path, args, code, text):
+    _, path, x = mlp_model
+    files = {
+        "M": path,
+        "BAD_DTYPE": _bundle(tmp_path / "bad.bin", {"x": x.astype(np.float64)}),
+        "EXTRA": _bundle(tmp_path / "extra.bin", {"x": x, "y": x}),
+        "NOT_SAFETENSORS": tmp_path / "junk.bin",
+    }
+    (tmp_path / "junk.bin").write_bytes(b"\xff" * 20)
+    r = jagrun(*[files.get(a, a) for a in args])
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    assert text in (r.stderr + r.stdout)
+    if code != 2:
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_jagrun_bad_model(tmp_path):
+    path = _linear(tmp_path)
+    CORRUPTIONS["unknown-op"][0](path)
+    r = jagrun(path)
+    assert r.returncode == 3 and r.stderr.startswith("jagrun: [E_UNKNOWN_OP]")
+
+
+def test_jagrun_index_error_is_a_run_failure(tmp_path):
+    x = np.arange(8, dtype=np.float32)
+    g = jag.trace(lambda t, i: jag.gather(t, i, axis=0), x, np.array([0], np.int64))
+    path = tmp_path / "model.json"
+    g.save(path)
+    inp = _bundle(tmp_path / "in.bin", {g.inputs[0].name: x, g.inputs[1].name: np.array([9], np.int64)})
+    r = jagrun(path, inp)
+    assert r.returncode == 5 and "[E_INDEX]" in r.stderr
