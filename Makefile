@@ -55,7 +55,7 @@ test-c-sanitize: $(STAMP)
 	    $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
 
 bench: c $(STAMP)
-	$(MAKE) -C runtimes/c bench PY=$(abspath $(PY))
+	$(MAKE) -C runtimes/c bench PYTHON=$(abspath $(PY))
 
 clean:
 	rm -rf $(VENV) python/*.egg-info .pytest_cache python/.pytest_cache

@@ -32,7 +32,8 @@ enum jag_status jag_exec_set_shape(struct jag_exec *x, int32_t i, int32_t ndim, 
         return jag_exec_fail(x, JAG_STATUS_E_SHAPE, "output %d has rank %d; the C runtime supports at most %d", (int)i,
                              (int)ndim, JAG_MAX_DIMS);
     int64_t n = 1;
-    bool overflow = false;
+    bool overflow = false, empty = false;
+    for (int32_t k = 0; k < ndim; k++) empty = empty || shape[k] == 0;   /* [2^40, 2^40, 0] has 0 elements */
     for (int32_t k = 0; k < ndim; k++) {
         if (shape[k] < 0) {
             char buf[256];
@@ -41,6 +42,7 @@ enum jag_status jag_exec_set_shape(struct jag_exec *x, int32_t i, int32_t ndim, 
         }
         if (!jag_mul_i64(n, shape[k], &n)) overflow = true;
     }
+    if (empty) n = 0, overflow = false;
     int64_t bytes = 0;
     if (overflow || !jag_mul_i64(n, (int64_t)jag_dtype_size(v->dtype), &bytes) || (uint64_t)bytes > (uint64_t)SIZE_MAX) {
         char buf[256];
@@ -229,8 +231,10 @@ enum jag_status jag_model_set_input(struct jag_model *m, int32_t index, enum jag
         return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': expected rank %d, got rank %d", v->name,
                               (int)io->ndim, (int)ndim);
     int64_t n = 1, bytes;
+    bool empty = false;
+    for (int32_t k = 0; k < ndim; k++) empty = empty || shape[k] == 0;
     for (int32_t k = 0; k < ndim; k++) {
-        if (shape[k] < 0 || !jag_mul_i64(n, shape[k], &n))
+        if (shape[k] < 0 || (!empty && !jag_mul_i64(n, shape[k], &n)))
             return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': invalid dim %lld at axis %d", v->name,
                                   (long long)shape[k], (int)k);
         if (io->shape[k] >= 0 && shape[k] != io->shape[k]) {
@@ -239,6 +243,7 @@ enum jag_status jag_model_set_input(struct jag_model *m, int32_t index, enum jag
                                   jag_shape_str(io->shape, io->ndim, a, sizeof a), jag_shape_str(shape, ndim, b, sizeof b));
         }
     }
+    if (empty) n = 0;
     if (!jag_mul_i64(n, (int64_t)jag_dtype_size(dtype), &bytes) || (uint64_t)bytes > (uint64_t)SIZE_MAX)
         return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': too many elements", v->name);
     if (n > 0 && !data) return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': data is NULL", v->name);

@@ -129,7 +129,7 @@ const struct jag_json *jag_json_get(const struct jag_json *obj, const char *key)
 /* Strict standard base64 (RFC 4648 §4: A-Z a-z 0-9 + /, '=' padding to a multiple of 4,
  * no whitespace). Returns false on any malformed input or when out_cap is too small.
  * jag_base64_decoded_size gives the exact decoded size of a well-formed string (or -1). */
-int64_t jag_base64_decoded_size(const char *text, size_t len);
+int64_t jag_base64_decoded_size(const char *text, size_t len);   /* checks length and padding only */
 bool    jag_base64_decode(const char *text, size_t len, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* SHA-256 (FIPS 180-4) of len bytes, as 32 bytes and as 64 lowercase hex digits + NUL. */
@@ -137,8 +137,8 @@ void jag_sha256(const void *data, size_t len, uint8_t digest[32]);
 void jag_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Read a whole file into a new malloc'ed buffer (plus a NUL byte after it). Fails with
- * E_FILE (missing, unreadable, a directory, larger than max_bytes) or OUT_OF_MEMORY, writing
- * the reason to why. */
+ * E_FILE (missing, unreadable, a directory, larger than max_bytes; max_bytes < 0: no limit)
+ * or OUT_OF_MEMORY, writing the reason to why. */
 enum jag_status jag_read_file(const char *path, int64_t max_bytes, uint8_t **data, size_t *len,
                               char *why, size_t why_size);
 
@@ -170,7 +170,8 @@ bool jag_dim_check(const char *expr, char *why, size_t why_size);
  * and return true. */
 bool jag_dim_bare_name(const char *expr, char *name, size_t size);
 
-/* Call fn(name, len, ctx) for every name the expression uses (syntax already checked). */
+/* Call fn(name, len, ctx) for every occurrence of a name in the expression (repeats
+ * included; syntax already checked). */
 void jag_dim_names(const char *expr, void (*fn)(const char *name, size_t len, void *ctx), void *ctx);
 
 /* Evaluate with 64-bit signed integers: '+', '-', '*', floor division '//', unary '-'.
@@ -206,7 +207,9 @@ void            jag_bundle_free(struct jag_bundle *bundle);
 const struct jag_bundle_entry *jag_bundle_find(const struct jag_bundle *bundle, const char *name);
 
 /* Write n tensors (names[i], tensors[i]) as a safetensors file, atomically. Header keys in
- * the given order, padded with spaces to a multiple of 8 bytes. E_FILE / OUT_OF_MEMORY. */
+ * the given order, padded with spaces to a multiple of 8 bytes. E_FILE when the file cannot
+ * be written, E_TENSOR_DATA for a tensor whose nbytes disagrees with its dtype and shape, a
+ * bad dtype or rank, a duplicate name or the name "__metadata__"; OUT_OF_MEMORY. */
 enum jag_status jag_bundle_write_file(const char *path, int32_t n, const char *const *names,
                                       const struct jag_tensor *tensors, char *why, size_t why_size);
 
@@ -398,6 +401,17 @@ enum jag_status jag_rule_same(struct jag_exec *x);
 enum jag_status jag_rule_same_axis(struct jag_exec *x);
 enum jag_status jag_rule_broadcast(struct jag_exec *x);
 enum jag_status jag_rule_reduce(struct jag_exec *x);
+
+/* The GEMM core of k_linalg.c, shared with k_conv.c:
+ *   C[i, j] = sum_k A[i, k] * B[k, j]   for i < M, j < N (C is overwritten; K == 0 gives 0)
+ * with A[i, k] at a[i*rsa + k*csa], B[k, j] at b[k*rsb + j*csb], C[i, j] at c[i*ldc + j].
+ * jag_gemm_scratch_*() gives the scratch bytes the same call needs (any alignment). */
+size_t jag_gemm_scratch_f32(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
+size_t jag_gemm_scratch_f64(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
+void jag_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa, const float *b,
+                  int64_t rsb, int64_t csb, float *c, int64_t ldc, void *scratch);
+void jag_gemm_f64(int64_t M, int64_t N, int64_t K, const double *a, int64_t rsa, int64_t csa, const double *b,
+                  int64_t rsb, int64_t csb, double *c, int64_t ldc, void *scratch);
 
 /* ---------------------------------------------------------------- execution (exec.c) */
 

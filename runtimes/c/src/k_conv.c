@@ -7,20 +7,14 @@
  *
  * conv2d runs im2col (a block of output rows at a time, into scratch memory) followed by
  * the packed GEMM of k_linalg.c, per image and group; a 1x1 stride-1 unpadded conv uses
- * the input directly as the GEMM's B operand.
+ * the input directly as the GEMM's B operand, and a depthwise conv (one input and one
+ * output channel per group) runs direct loops.
  */
 #include "jag_internal.h"
 
 #include <math.h>
 #include <string.h>
 
-/* The GEMM core of k_linalg.c (see there). */
-size_t jag_gemm_scratch_f32(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
-size_t jag_gemm_scratch_f64(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
-void jag_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa, const float *b,
-                  int64_t rsb, int64_t csb, float *c, int64_t ldc, void *scratch);
-void jag_gemm_f64(int64_t M, int64_t N, int64_t K, const double *a, int64_t rsa, int64_t csa, const double *b,
-                  int64_t rsb, int64_t csb, double *c, int64_t ldc, void *scratch);
 
 /* im2col column blocks hold about this many elements (at least one output row). */
 #define JAG_CONV_COLS_BUDGET ((int64_t)1 << 20)
@@ -28,7 +22,7 @@ void jag_gemm_f64(int64_t M, int64_t N, int64_t K, const double *a, int64_t rsa,
 /* node->params layout shared by prepare and eval. */
 enum {
     P_SH, P_SW, P_PT, P_PL, P_DH, P_DW, P_OH, P_OW, P_KH, P_KW,
-    P_ROWS,         /* conv2d: output rows per im2col block (0: direct 1x1 path)  */
+    P_ROWS,         /* conv2d: output rows per im2col block (0: 1x1 GEMM, -1: depthwise) */
     P_COLS_BYTES    /* conv2d: bytes of the im2col block at the start of scratch */
 };
 
@@ -139,12 +133,16 @@ enum jag_status jag_prepare_conv2d(struct jag_exec *x)
     bool f64 = v->dtype == JAG_DTYPE_FLOAT64;
     int64_t item = f64 ? 8 : 4;
     const int64_t *pads = JAG_ATTR(x, JAG_ATTR_CONV2D_PADS)->ints;
+    if (Cg == 1 && Og == 1) {   /* depthwise: direct loops, no scratch */
+        P[P_ROWS] = -1;
+        return JAG_STATUS_OK;
+    }
     if (P[P_KH] == 1 && P[P_KW] == 1 && P[P_SH] == 1 && P[P_SW] == 1 && !pads[0] && !pads[1] && !pads[2] && !pads[3]) {
         x->node->scratch_bytes = f64 ? jag_gemm_scratch_f64(Og, L, K, K, 1, H * W, 1)
                                      : jag_gemm_scratch_f32(Og, L, K, K, 1, H * W, 1);
         return JAG_STATUS_OK;
     }
-    int64_t rows = (K == 0 || OW > JAG_CONV_COLS_BUDGET / K) ? 1 : JAG_CONV_COLS_BUDGET / (K * OW);
+    int64_t rows = K == 0 ? OH : OW > JAG_CONV_COLS_BUDGET / K ? 1 : JAG_CONV_COLS_BUDGET / (K * OW);
     if (rows < 1) rows = 1;
     if (rows > OH) rows = OH;
     int64_t cols, bytes;
@@ -193,6 +191,33 @@ enum jag_status jag_prepare_conv2d(struct jag_exec *x)
                 }                                                                                              \
     }                                                                                                          \
                                                                                                                \
+    /* Depthwise (one input and one output channel per group): for each tap, add its weight   \
+     * times the shifted input rows to the output plane. xp [H, W] -> yp [OH, OW], wk [KH, KW]. */ \
+    static void depthwise_##S(const T *xp, int64_t H, int64_t W, const T *wk, T b, const int64_t *P, T *yp)    \
+    {                                                                                                          \
+        const int64_t KH = P[P_KH], KW = P[P_KW], OH = P[P_OH], OW = P[P_OW], sh = P[P_SH], sw = P[P_SW];      \
+        for (int64_t l = 0; l < OH * OW; l++) yp[l] = 0;                                                       \
+        for (int64_t p = 0; p < KH; p++) {                                                                     \
+            int64_t ilo, ihi;                                                                                  \
+            tap_range(p * P[P_DH] - P[P_PT], sh, H, OH, &ilo, &ihi);   /* rows i with h in [0, H) */           \
+            for (int64_t q = 0; q < KW; q++) {                                                                 \
+                const T wv = wk[p * KW + q];                                                                   \
+                int64_t wbase = q * P[P_DW] - P[P_PL], jlo, jhi;                                               \
+                tap_range(wbase, sw, W, OW, &jlo, &jhi);                                                       \
+                for (int64_t i = ilo; i < ihi; i++) {                                                          \
+                    T *restrict yr = yp + i * OW;                                                              \
+                    const T *restrict xr = xp + (i * sh + p * P[P_DH] - P[P_PT]) * W;                          \
+                    if (sw == 1)                                                                               \
+                        for (int64_t j = jlo; j < jhi; j++) yr[j] += wv * xr[wbase + j];                       \
+                    else                                                                                       \
+                        for (int64_t j = jlo; j < jhi; j++) yr[j] += wv * xr[wbase + j * sw];                  \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+        if (b != 0) /* adding -0.0 changes nothing */                                                          \
+            for (int64_t l = 0; l < OH * OW; l++) yp[l] += b;                                                  \
+    }                                                                                                          \
+                                                                                                               \
     static void conv2d_##S(struct jag_exec *x)                                                                 \
     {                                                                                                          \
         const struct jag_value *v = x->in[0], *w = x->in[1];                                                   \
@@ -213,6 +238,10 @@ enum jag_status jag_prepare_conv2d(struct jag_exec *x)
                 const T *xg = xd + (n * C + g * Cg) * H * W;                                                   \
                 const T *wg = wd + g * Og * K;                                                                 \
                 T *yg = yd + (n * O + g * Og) * L;                                                             \
+                if (rows < 0) {                                                                                \
+                    depthwise_##S(xg, H, W, wg, bias ? bias[g] : 0, P, yg);                                    \
+                    continue;                                                                                  \
+                }                                                                                              \
                 if (rows == 0) {                                                                               \
                     jag_gemm_##S(Og, L, K, wg, K, 1, xg, H * W, 1, yg, L, gemm_scratch);                       \
                 } else {                                                                                       \

@@ -75,16 +75,7 @@
 #define JAG_FMA_F64(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* The GEMM entry points, shared with k_conv.c (declared again there).
- *   C[i, j] = sum_k A[i, k] * B[k, j]   for i < M, j < N (C is overwritten; K == 0 gives 0)
- * with A[i, k] at a[i*rsa + k*csa], B[k, j] at b[k*rsb + j*csb], C[i, j] at c[i*ldc + j].
- * jag_gemm_scratch_*() gives the scratch bytes the same call needs (any alignment). */
-size_t jag_gemm_scratch_f32(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
-size_t jag_gemm_scratch_f64(int64_t M, int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb, int64_t csb);
-void jag_gemm_f32(int64_t M, int64_t N, int64_t K, const float *a, int64_t rsa, int64_t csa, const float *b,
-                  int64_t rsb, int64_t csb, float *c, int64_t ldc, void *scratch);
-void jag_gemm_f64(int64_t M, int64_t N, int64_t K, const double *a, int64_t rsa, int64_t csa, const double *b,
-                  int64_t rsb, int64_t csb, double *c, int64_t ldc, void *scratch);
+/* The GEMM entry points jag_gemm_f32/_f64 (declared in jag_internal.h) are defined below. */
 
 enum { JAG_GEMM_ZERO, JAG_GEMM_DOT, JAG_GEMM_AXPY, JAG_GEMM_PACKED };
 

@@ -7,16 +7,18 @@
  * others); NaN policy of spec/README.md §9 (max/min propagate NaN, argmax takes the first NaN).
  *
  * Reductions view the input as groups of adjacent axes that are all reduced or all kept
- * (size-1 axes dropped, neighbours of the same kind merged). The innermost group is
- * contiguous: when it is reduced each contiguous row folds into one output element (a
- * lane-split loop that vectorises); when it is kept the row is accumulated elementwise into
- * the output (a vectorisable loop). An odometer over the outer groups gives the output offset.
+ * (size-1 axes dropped, neighbours of the same kind merged, so kinds alternate). The
+ * innermost group is contiguous: when it is reduced, each contiguous row folds into one
+ * output element (multi-lane loops that vectorise); when it is kept, the rows of the reduced
+ * group before it are folded elementwise into a row of accumulators, four rows per pass (a
+ * vectorisable loop). An odometer over the outer groups gives the output offset.
  * Float32 sums accumulate in double (more accurate than numpy's pairwise float32 sum; the
  * "accumulate" tolerance allows it); float64 sums of contiguous rows are pairwise.
  *
  * softmax / log_softmax / argmax view the input as [outer, n, inner] around their axis;
  * inner == 1 (the last axis, the transformer case) runs contiguous row loops, otherwise the
- * n rows of each block are combined elementwise with small per-block scratch rows.
+ * n rows of each block are combined elementwise with small per-block scratch rows. Their
+ * exp is an inline polynomial (about 1 ulp) that vectorises, unlike libm's.
  * layer_norm normalises dims axis..rank-1, always a contiguous block.
  */
 #include "jag_internal.h"
@@ -28,7 +30,8 @@
 
 /* ---------------------------------------------------------------- elementwise combiners */
 
-/* max / min that propagate NaN; ties keep the later value. */
+/* max / min that propagate NaN from either side. Which of two equal values (-0.0 and 0.0)
+ * wins is unspecified, as in numpy (its SIMD loops differ by length). */
 static inline float  maxp_f32(float a, float v)    { return (v >= a || v != v) ? v : a; }
 static inline double maxp_f64(double a, double v)  { return (v >= a || v != v) ? v : a; }
 static inline float  minp_f32(float a, float v)    { return (v <= a || v != v) ? v : a; }
@@ -113,10 +116,11 @@ DEF_SUM_ROW_INT(u8, uint8_t, uint8_t)
                     nan_[k] = v != v ? v : nan_[k];                                \
                 }                                                                  \
             }                                                                      \
-            for (int k = 0; k < FOLD_BLOCK; k++) {                                 \
-                r = COMBP(r, m[k]);                                                \
-                if (nan_[k] != nan_[k]) return nan_[k];                            \
-            }                                                                      \
+            for (int k = 0; k < FOLD_BLOCK; k++)                                   \
+                m[k] = nan_[k] != nan_[k] ? nan_[k] : m[k];                        \
+            for (int w = FOLD_BLOCK / 2; w > 0; w /= 2) /* tree: short latency */  \
+                for (int k = 0; k < w; k++) m[k] = COMBP(m[k], m[k + w]);          \
+            r = m[0];                                                              \
         }                                                                          \
         for (; i < n; i++) r = COMBP(r, x[i]);                                     \
         return r;                                                                  \
@@ -336,15 +340,15 @@ static enum jag_status eval_reduce(struct jag_exec *x, enum red_kind kind)
             else red_min_f64(&p, in->data, out->data);
         }
         break;
-    case JAG_DTYPE_INT32:
-        memset(out->data, 0, out->nbytes);
+    case JAG_DTYPE_INT32:               /* sums in uint32_t: the same bytes, wrapping */
+        FILL(int32_t, out->data, n, kind == RED_SUM ? 0 : INT32_MIN);
         if (kind == RED_SUM) red_sum_i32(&p, in->data, out->data);
-        else { FILL(int32_t, out->data, n, INT32_MIN); red_max_i32(&p, in->data, out->data); }
+        else red_max_i32(&p, in->data, out->data);
         break;
     case JAG_DTYPE_INT64:
-        memset(out->data, 0, out->nbytes);
+        FILL(int64_t, out->data, n, kind == RED_SUM ? 0 : INT64_MIN);
         if (kind == RED_SUM) red_sum_i64(&p, in->data, out->data);
-        else { FILL(int64_t, out->data, n, INT64_MIN); red_max_i64(&p, in->data, out->data); }
+        else red_max_i64(&p, in->data, out->data);
         break;
     case JAG_DTYPE_UINT8:
     case JAG_DTYPE_BOOL:                /* bool max = logical or of 0/1 bytes */
@@ -389,7 +393,7 @@ static void axis_view(struct jag_exec *x, int32_t axis)
     x->node->params[2] = inner;
 }
 
-/* ---------------------------------------------------------------- exp for float32 */
+/* ---------------------------------------------------------------- exp for softmax */
 
 static inline float f32_from_bits(uint32_t u)
 {
@@ -429,6 +433,49 @@ static inline float exp_f32(float z)
     return z == z ? y : z;
 }
 
+#ifdef FP_FAST_FMA
+#define MULADD_F64(a, b, c) fma((a), (b), (c))
+#else
+#define MULADD_F64(a, b, c) ((a) * (b) + (c))
+#endif
+
+static inline double f64_from_bits(uint64_t u)
+{
+    union { uint64_t u; double f; } c;
+    c.u = u;
+    return c.f;
+}
+
+/* exp(z) in float64 for softmax (z <= 0, -inf or NaN; right up to 709): z = k ln2 + r with
+ * the fdlibm two-part ln2, exp(r) by its Taylor series to degree 13 (truncation < 1e-17,
+ * about 1 ulp in all), times 2^k from its bits. Results below 3.3e-308 (z < -708) are 0.
+ * Branch-free so that the loops calling it vectorise (libm exp does not). */
+static inline double exp_f64(double z)
+{
+    double zc = z > -708.0 ? z : -708.0;                /* NaN -> -708, fixed below */
+    zc = zc < 709.0 ? zc : 709.0;
+    double kf = (zc * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0;   /* round(z / ln2) */
+    double r = MULADD_F64(kf, -6.93147180369123816490e-01, zc);
+    r = MULADD_F64(kf, -1.90821492927058770002e-10, r);
+    double p = 1.0 / 6227020800.0;                      /* 1/13! */
+    p = MULADD_F64(p, r, 1.0 / 479001600.0);
+    p = MULADD_F64(p, r, 1.0 / 39916800.0);
+    p = MULADD_F64(p, r, 1.0 / 3628800.0);
+    p = MULADD_F64(p, r, 1.0 / 362880.0);
+    p = MULADD_F64(p, r, 1.0 / 40320.0);
+    p = MULADD_F64(p, r, 1.0 / 5040.0);
+    p = MULADD_F64(p, r, 1.0 / 720.0);
+    p = MULADD_F64(p, r, 1.0 / 120.0);
+    p = MULADD_F64(p, r, 1.0 / 24.0);
+    p = MULADD_F64(p, r, 1.0 / 6.0);
+    p = MULADD_F64(p, r, 0.5);
+    p = MULADD_F64(p, r * r, r) + 1.0;
+    int32_t k = (int32_t)kf;                            /* in [-1021, 1023] */
+    double y = p * f64_from_bits((uint64_t)(k + 1023) << 52);
+    y = z < -708.0 ? 0.0 : y;
+    return z == z ? y : z;
+}
+
 /* ---------------------------------------------------------------- softmax, log_softmax */
 
 /* Contiguous rows (axis is the last non-trivial one): y = exp(x - max) / sum, or
@@ -450,7 +497,7 @@ static inline float exp_f32(float z)
         }                                                                             \
     }
 DEF_SOFTMAX_ROWS(f32, float, exp_f32, logf, sum_row_f32, max_row_f32)
-DEF_SOFTMAX_ROWS(f64, double, exp, log, sum_row_f64, max_row_f64)
+DEF_SOFTMAX_ROWS(f64, double, exp_f64, log, sum_row_f64, max_row_f64)
 
 /* Strided: per block [n, inner], max and sums are rows of `inner` (scratch: double sum[inner]
  * then T mx[inner]). */
@@ -487,7 +534,7 @@ DEF_SOFTMAX_ROWS(f64, double, exp, log, sum_row_f64, max_row_f64)
         }                                                                                      \
     }
 DEF_SOFTMAX_STRIDED(f32, float, exp_f32, logf, maxp_f32)
-DEF_SOFTMAX_STRIDED(f64, double, exp, log, maxp_f64)
+DEF_SOFTMAX_STRIDED(f64, double, exp_f64, log, maxp_f64)
 
 static enum jag_status prepare_softmax(struct jag_exec *x)
 {
@@ -641,10 +688,16 @@ enum jag_status jag_prepare_argmax(struct jag_exec *x)
             for (int64_t r = 0; r < outer; r++, x += n) {                                        \
                 T m = MAXROW(x, n);                                                              \
                 int64_t i = 0;                                                                   \
-                if (ISNAN(m))                                                                    \
+                if (ISNAN(m)) {                                                                  \
                     while (!ISNAN(x[i])) i++;                                                    \
-                else                                                                             \
+                } else {                                                                         \
+                    for (; i + FOLD_BLOCK <= n; i += FOLD_BLOCK) { /* skip blocks without m */   \
+                        int hit = 0;                                                             \
+                        for (int k = 0; k < FOLD_BLOCK; k++) hit |= x[i + k] == m;               \
+                        if (hit) break;                                                          \
+                    }                                                                            \
                     while (x[i] != m) i++;                                                       \
+                }                                                                                \
                 y[r] = i;                                                                        \
             }                                                                                    \
             return;                                                                              \

@@ -249,6 +249,30 @@ static void test_matmul_basic(void)
     CHECK_STATUS(run(JAG_OP_MATMUL, NULL, 2, in), OK);
     NEAR_LIT(F32, MM3d, 0, 4, 2);
     free(a), free(b), free(b24), free(ad), free(bd);
+
+    /* IEEE: inf * 0 is NaN, NaN propagates, inf survives (dot, axpy and packed paths) */
+    static const float ia[6] = {INFINITY, 1, NAN, 2, 1, 1}, ib[6] = {0, 1, 1, 1, 2, 3};
+    in[0] = V(F32, ia, 3, 2);
+    in[1] = V(F32, ib, 2);
+    CHECK_STATUS(run(JAG_OP_MATMUL, NULL, 2, in), OK);
+    static const double iy[3] = {NAN, NAN, 1};
+    NEAR(F32, iy, 0, 3);
+    in[1] = V(F32, ib, 2, 3);
+    CHECK_STATUS(run(JAG_OP_MATMUL, NULL, 2, in), OK);
+    static const double iy2[9] = {NAN, INFINITY, INFINITY, NAN, NAN, NAN, 1, 3, 4};
+    NEAR(F32, iy2, 0, 3, 3);
+    float big_a[16 * 2], big_b[2 * 40];
+    for (int i = 0; i < 32; i++) big_a[i] = 1;
+    for (int i = 0; i < 80; i++) big_b[i] = 1;
+    big_a[2 * 13] = INFINITY;   /* row 13 */
+    big_b[40 + 39] = NAN;       /* column 39 */
+    in[0] = V(F32, big_a, 16, 2);
+    in[1] = V(F32, big_b, 2, 40);
+    CHECK_STATUS(run(JAG_OP_MATMUL, NULL, 2, in), OK);
+    double want[16 * 40];
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 40; j++) want[i * 40 + j] = j == 39 ? NAN : i == 13 ? INFINITY : 2;
+    NEAR(F32, want, 0, 16, 40);
 }
 
 static void test_matmul_int(void)
@@ -594,6 +618,10 @@ static void test_conv2d_naive(void)
     conv_case(__LINE__, F32, 1, 16, 128, 64, 2, 3, 3, 1, SHAPE(1, 1), SHAPE(1, 1, 1, 1), SHAPE(1, 1), true);
     /* depthwise with stride 2 */
     conv_case(__LINE__, F32, 1, 8, 15, 14, 8, 3, 3, 8, SHAPE(2, 2), SHAPE(1, 1, 1, 1), SHAPE(1, 1), true);
+    conv_case(__LINE__, F64, 2, 3, 9, 10, 3, 2, 3, 3, SHAPE(1, 3), SHAPE(0, 2, 1, 0), SHAPE(2, 1), false);
+    conv_case(__LINE__, F32, 1, 4, 6, 7, 4, 3, 3, 4, SHAPE(1, 1), SHAPE(5, 0, 0, 4), SHAPE(1, 1), true);
+    /* channel multiplier 2 (not the depthwise loop) */
+    conv_case(__LINE__, F32, 1, 4, 6, 7, 8, 3, 3, 4, SHAPE(1, 1), SHAPE(1, 1, 1, 1), SHAPE(1, 1), true);
     /* 1x1 with many output channels */
     conv_case(__LINE__, F64, 2, 5, 7, 9, 20, 1, 1, 1, SHAPE(1, 1), SHAPE(0, 0, 0, 0), SHAPE(1, 1), false);
     /* 1x1 with stride: im2col path */
