@@ -327,6 +327,35 @@ def test_element_count_overflow():
         cjag.Model(json.dumps(doc))
 
 
+def test_fuzzed_models_never_crash():
+    """Truncations and random byte edits of a valid model: the C loader returns a typed error
+    or a model that runs; it never crashes (the sanitizer run of this file checks memory)."""
+    g = jag.trace(lambda x, i: jag.softmax(jag.gather(x, i, axis=0) * np.float32(2), axis=-1),
+                  np.ones((4, 3), np.float32), np.array([0, 2], np.int64), symbolic={"i": ("K",)})
+    text = g.to_json().encode()
+    rng = np.random.default_rng(7)
+    variants = [text[:n] for n in range(0, len(text), 7)]
+    for _ in range(400):
+        b = bytearray(text)
+        for _ in range(rng.integers(1, 4)):
+            k = int(rng.integers(len(b)))
+            b[k] = int(rng.choice([ord(c) for c in '{}[]",:0123456789-eE. \\nax']) if rng.random() < 0.7 else rng.integers(256))
+        variants.append(bytes(b))
+    outcomes = {"ok": 0}
+    for v in variants:
+        try:
+            m = cjag.Model(v.decode("utf-8", errors="replace"))
+        except E.JagError as e:
+            outcomes[e.code] = outcomes.get(e.code, 0) + 1
+            continue
+        outcomes["ok"] += 1
+        try:
+            m.run([np.ones((4, 3), np.float32), np.array([1], np.int64)])
+        except E.JagError:
+            pass
+    assert outcomes["ok"] >= 1 and len(outcomes) >= 5, outcomes
+
+
 # ====================================================================== ./jagrun
 
 def _bundle(path, tensors):
@@ -374,6 +403,14 @@ def test_jagrun_check(mlp_model):
     assert "check: all outputs agree" in r.stdout
 
 
+def test_jagrun_without_input(mlp_model):
+    _, path, _ = mlp_model
+    r = jagrun(path)                      # embedded test data: run and checked
+    assert r.returncode == 0 and "check: all outputs agree" in r.stdout, r.stdout + r.stderr
+    r = jagrun(SPEC / "examples" / "v1.0" / "mlp" / "model.json")   # no test data: lists the inputs
+    assert r.returncode == 4 and "x: float32[N,3]" in r.stderr
+
+
 def test_jagrun_check_detects_a_wrong_expectation(mlp_model):
     g, path, x = mlp_model
     doc = json.loads(path.read_text())
@@ -394,6 +431,8 @@ def test_jagrun_check_detects_a_wrong_expectation(mlp_model):
     (["M", "missing.bin"], 4, "[E_FILE]"),
     (["M", "BAD_DTYPE"], 4, "[E_INPUT]"),
     (["M", "EXTRA"], 4, "[E_INPUT]"),
+    (["M", "MISSING"], 4, "[E_INPUT]"),
+    (["M", "BAD_SHAPE"], 4, "[E_INPUT]"),
     (["M", "NOT_SAFETENSORS"], 4, "[E_TENSOR_DATA]"),
 ])
 def test_jagrun_exit_codes(mlp_model, tmp_path, args, code, text):
@@ -402,6 +441,8 @@ def test_jagrun_exit_codes(mlp_model, tmp_path, args, code, text):
         "M": path,
         "BAD_DTYPE": _bundle(tmp_path / "bad.bin", {"x": x.astype(np.float64)}),
         "EXTRA": _bundle(tmp_path / "extra.bin", {"x": x, "y": x}),
+        "MISSING": _bundle(tmp_path / "missing.bin", {}),
+        "BAD_SHAPE": _bundle(tmp_path / "shape.bin", {"x": x[:, :3]}),
         "NOT_SAFETENSORS": tmp_path / "junk.bin",
     }
     (tmp_path / "junk.bin").write_bytes(b"\xff" * 20)

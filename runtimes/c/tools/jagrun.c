@@ -2,8 +2,9 @@
  *
  *   ./jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]
  *
- * input.bin is a safetensors bundle with one tensor per graph input (spec/README.md §7);
- * it may be omitted when the graph has no inputs or with --check. Prints each output's
+ * input.bin is a safetensors bundle with one tensor per graph input (spec/README.md §7).
+ * Without it, the test data embedded in the model is run and checked (as --check); a
+ * graph with inputs and no test data then fails, listing the inputs it needs. Prints each output's
  * name, dtype, shape and leading values (--print: every value). -o writes the outputs as
  * a safetensors bundle. --check runs the test data embedded in the model
  * (metadata["jag.test"]) and reports the max error per output against the expected values,
@@ -25,7 +26,8 @@ enum { EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 4, EXIT_RUN = 5, EXIT_CHECK 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]\n"
-               "  input.bin     safetensors bundle, one tensor per graph input (by name)\n"
+               "  input.bin     safetensors bundle, one tensor per graph input (by name);\n"
+               "                without it, the model's embedded test data is run and checked\n"
                "  -o FILE       write the outputs as a safetensors bundle\n"
                "  --print       print every output value (default: the first 8)\n"
                "  --check       run the model's embedded test data and compare\n"
@@ -199,6 +201,27 @@ int main(int argc, char **argv)
     struct jag_bundle bundle = {0, NULL, NULL, 0};
     struct owned_tensors test_in = {0, NULL, NULL}, test_out = {0, NULL, NULL};
     char why[600];
+    if (!input_path && m->test) check = true;   /* no input.bin: run the embedded test data */
+    if (!input_path && !m->test && jag_model_n_inputs(m) > 0) {
+        char need[1024] = "";
+        size_t used = 0;
+        for (int32_t i = 0; i < jag_model_n_inputs(m) && used < sizeof need; i++) {
+            struct jag_value_info info;
+            char shape[256] = "[";
+            jag_model_input_info(m, i, &info);
+            for (int32_t k = 0; k < info.ndim; k++) {
+                size_t n = strlen(shape);
+                if (info.dim_exprs[k]) jag_format(shape + n, sizeof shape - n, "%s%s", k ? "," : "", info.dim_exprs[k]);
+                else jag_format(shape + n, sizeof shape - n, "%s%lld", k ? "," : "", (long long)info.shape[k]);
+            }
+            jag_format(shape + strlen(shape), sizeof shape - strlen(shape), "]");
+            jag_format(need + used, sizeof need - used, "%s%s: %s%s", i ? ", " : "", info.name, jag_dtype_name(info.dtype), shape);
+            used = strlen(need);
+        }
+        fprintf(stderr, "jagrun: [E_INPUT] %s: the graph needs inputs (%s): give them in a safetensors input.bin\n", model_path, need);
+        rc = EXIT_INPUT;
+        goto done;
+    }
     if (check && !m->test) {
         fprintf(stderr, "jagrun: [E_INPUT] %s: --check: the model has no embedded test data (metadata \"jag.test\")\n", model_path);
         rc = EXIT_INPUT;
