@@ -104,35 +104,31 @@ class Model:
     """A graph loaded into the C runtime (owns a struct jag_model)."""
 
     def __init__(self, json_text: str, name: str | None = None):
-        lib, ffi = _load()
-        self._lib, self._ffi = lib, ffi
+        """Load a model from its JSON text (tensors inline; ``name`` is used in messages).
+        Raises the jag.errors class of the C loader's code."""
         data = json_text.encode()
-        out = ffi.new("struct jag_model **")
-        err = ffi.new("struct jag_error *")
-        status = lib.jag_model_load_json(data, len(data), ffi.NULL, name.encode() if name else ffi.NULL, ffi.NULL, out, err)
-        if status != 0:
-            _raise(status, ffi.string(err.message).decode(errors="replace"), err.node)
-        self._ptr = ffi.gc(out[0], lib.jag_model_free)
-        self.n_inputs = lib.jag_model_n_inputs(self._ptr)
-        self.n_outputs = lib.jag_model_n_outputs(self._ptr)
-        self._lock = threading.Lock()
+        self._open(lambda lib, ffi, out, err: lib.jag_model_load_json(
+            data, len(data), ffi.NULL, name.encode() if name else ffi.NULL, ffi.NULL, out, err))
 
     @classmethod
     def from_file(cls, path) -> "Model":
         """Load a model.json (with its sidecars) through the C loader."""
         self = cls.__new__(cls)
+        self._open(lambda lib, ffi, out, err: lib.jag_model_load_file(str(path).encode(), ffi.NULL, out, err))
+        return self
+
+    def _open(self, load):
         lib, ffi = _load()
         self._lib, self._ffi = lib, ffi
         out = ffi.new("struct jag_model **")
         err = ffi.new("struct jag_error *")
-        status = lib.jag_model_load_file(str(path).encode(), ffi.NULL, out, err)
+        status = load(lib, ffi, out, err)
         if status != 0:
             _raise(status, ffi.string(err.message).decode(errors="replace"), err.node)
         self._ptr = ffi.gc(out[0], lib.jag_model_free)
         self.n_inputs = lib.jag_model_n_inputs(self._ptr)
         self.n_outputs = lib.jag_model_n_outputs(self._ptr)
         self._lock = threading.Lock()
-        return self
 
     def _fail(self, status):
         e = self._lib.jag_model_last_error(self._ptr)
