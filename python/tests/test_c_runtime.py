@@ -38,6 +38,14 @@ def test_library_is_built():
     assert cjag.library_path().exists(), "build the C runtime first: make -C runtimes/c"
 
 
+def test_binding_matches_the_header():
+    """The cffi declarations repeat jag.h's layout: its dims limit and dtype order."""
+    header = (ROOT / "runtimes" / "c" / "include" / "jag.h").read_text()
+    assert f"#define JAG_MAX_DIMS {cjag.MAX_DIMS}\n" in header
+    for i, name in enumerate(cjag.DTYPES):
+        assert f"JAG_DTYPE_{name.upper():<8} = {i}," in header
+
+
 # ====================================================================== every op case
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])

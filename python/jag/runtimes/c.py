@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import errors
+from .. import errors, spec
 
 _CDEF = """
 struct jag_error { int status; int64_t node; char message[512]; };
@@ -48,8 +48,9 @@ const char *jag_status_to_string(int status);
 const char *jag_version(void);
 """
 
-#: enum jag_dtype order (spec/ops.json "dtypes"), checked against the library at load
-DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool")
+#: enum jag_dtype is generated in the order of spec/ops.json "dtypes"
+DTYPES = tuple(spec.DTYPE_NAMES)
+#: JAG_MAX_DIMS of include/jag.h (the struct jag_tensor layout in _CDEF uses it; tested)
 MAX_DIMS = 16
 BIND_BORROW = 1
 
@@ -83,7 +84,7 @@ def _load():
     return _lib, _ffi
 
 
-def _raise(err_status: int, message: str, node: int = -1):
+def _raise(err_status: int, message: str):
     """Turn a C error into the jag.errors class of its code."""
     lib, ffi = _load()
     code = ffi.string(lib.jag_status_to_string(err_status)).decode()
@@ -124,7 +125,7 @@ class Model:
         err = ffi.new("struct jag_error *")
         status = load(lib, ffi, out, err)
         if status != 0:
-            _raise(status, ffi.string(err.message).decode(errors="replace"), err.node)
+            _raise(status, ffi.string(err.message).decode(errors="replace"))
         self._ptr = ffi.gc(out[0], lib.jag_model_free)
         self.n_inputs = lib.jag_model_n_inputs(self._ptr)
         self.n_outputs = lib.jag_model_n_outputs(self._ptr)
@@ -132,7 +133,7 @@ class Model:
 
     def _fail(self, status):
         e = self._lib.jag_model_last_error(self._ptr)
-        _raise(status, self._ffi.string(e.message).decode(errors="replace"), e.node)
+        _raise(status, self._ffi.string(e.message).decode(errors="replace"))
 
     def run(self, arrays: list) -> list:
         """Run on one C-contiguous numpy array per graph input (dtype and shape checked by C)."""

@@ -205,7 +205,7 @@ enum jag_status jag_op_run(enum jag_op op, struct jag_attr *attrs, int32_t n_in,
         }
     }
     free(scratch);
-    if (!attrs || attrs == defaults)
+    if (attrs == defaults)
         for (int32_t k = 0; k < def->n_attrs; k++) jag_attr_clear(&defaults[k]);
     if (err) *err = m.err;
     return s;
