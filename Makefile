@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+JS_STAMP := runtimes/js/node_modules/.installed
 
-.PHONY: demo test test-py test-c test-c-sanitize c bench check gen clean help
+.PHONY: demo test test-py test-c test-c-sanitize test-js js c bench check gen clean help
 
 help:
 	@echo "make demo   run the quickstart example (creates .venv on first use)"
@@ -12,7 +13,8 @@ help:
 	@echo "make gen    regenerate spec/OPS.md and spec/ERRORS.md from spec/*.json"
 	@echo "make check  fail when generated files are stale"
 	@echo "make c      build the C runtime (runtimes/c: libjag.a, libjag.so, ./jagrun)"
-	@echo "make bench  benchmarks of the C runtime beside numpy"
+	@echo "make js     install the JS runtime's packages (runtimes/js: npm ci)"
+	@echo "make bench  benchmarks: the C runtime beside numpy, the JS runtime beside C"
 
 # The virtualenv, re-installed when the package metadata changes.
 $(STAMP): python/pyproject.toml
@@ -24,13 +26,28 @@ $(STAMP): python/pyproject.toml
 demo: $(STAMP)
 	cd examples && ../$(PY) quickstart.py
 
-gen: $(STAMP)
+gen: $(STAMP) $(JS_STAMP)
 	$(PY) spec/gen.py
+	cd runtimes/js && node tools/gen_schema.js
 
-check: $(STAMP)
+check: $(STAMP) $(JS_STAMP)
 	$(PY) spec/gen.py --check
+	cd runtimes/js && node tools/gen_schema.js --check
 
-test: check test-c test-py test-c-sanitize
+test: check test-c test-js test-py test-c-sanitize
+
+# The JS runtime: Node >= 18 (Debian's nodejs when missing), packages from the lockfile,
+# and Chromium for the browser smoke test.
+$(JS_STAMP): runtimes/js/package-lock.json
+	@command -v node >/dev/null 2>&1 || (apt-get update && apt-get install -y nodejs npm)
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	cd runtimes/js && npm ci --no-audit --no-fund
+	@touch $@
+
+js: $(JS_STAMP)
+
+test-js: $(JS_STAMP)
+	cd runtimes/js && node --test test/
 
 # The C runtime: C99 + libm; needs a C compiler (installed with apt-get when missing).
 CC_OK := $(shell command -v cc >/dev/null 2>&1 && echo yes)
@@ -43,7 +60,7 @@ endif
 test-c: c
 	$(MAKE) -C runtimes/c test
 
-test-py: $(STAMP) c
+test-py: $(STAMP) c $(JS_STAMP)
 	$(PY) -m pytest -q python/tests
 
 # The C unit tests, then every C case of the Python suite, under ASan + UBSan.
@@ -54,9 +71,11 @@ test-c-sanitize: $(STAMP)
 	    JAG_LIBJAG=runtimes/c/build-san/libjag.so JAG_JAGRUN=runtimes/c/build-san/jagrun-san \
 	    $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
 
-bench: c $(STAMP)
+bench: c $(STAMP) $(JS_STAMP)
 	$(MAKE) -C runtimes/c bench PYTHON=$(abspath $(PY))
+	cd runtimes/js && npm run --silent bench
 
 clean:
 	rm -rf $(VENV) python/*.egg-info .pytest_cache python/.pytest_cache
 	$(MAKE) -C runtimes/c clean
+	rm -rf runtimes/js/node_modules
