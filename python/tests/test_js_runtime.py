@@ -70,3 +70,48 @@ def test_js_case(js_results, i):
     got = jag.load_tensors(folder / "out.bin")
     (out,) = got.values()
     check(out, expected, op, f"JS {kind} {i}")
+
+
+# ====================================================================== bad models: same code as Python
+
+from test_c_runtime import CORRUPTIONS, SIDECAR_CORRUPTIONS  # noqa: E402
+
+BAD = [("inline", n) for n in sorted(CORRUPTIONS)] + [("sidecar", n) for n in sorted(SIDECAR_CORRUPTIONS)]
+
+
+@pytest.fixture(scope="module")
+def js_bad_results(tmp_path_factory):
+    """Each corruption of a small model (with embedded test inputs), run by one node process."""
+    node = shutil.which("node")
+    root = tmp_path_factory.mktemp("js-bad")
+    w = np.arange(64 * 64, dtype=np.float32).reshape(64, 64) / 100
+    g = jag.trace(lambda x: jag.matmul(x, w) + np.float32(1), np.ones((2, 64), np.float32), symbolic={"x": ("N", None)})
+    g.attach_test_data(np.ones((2, 64), np.float32))
+    paths, python_codes = [], []
+    for i, (kind, name) in enumerate(BAD):
+        folder = root / str(i)
+        folder.mkdir()
+        path = folder / "model.json"
+        g.save(path, inline_limit=0 if kind == "sidecar" else 4096)
+        corrupt, _ = (SIDECAR_CORRUPTIONS if kind == "sidecar" else CORRUPTIONS)[name]
+        corrupt(path)
+        paths.append(str(path))
+        try:
+            jag.load(path).run({"x": np.ones((2, 64), np.float32)})
+            python_codes.append("OK")
+        except jag.JagError as e:
+            python_codes.append(e.code)
+    (root / "list.txt").write_text("\n".join(paths) + "\n")
+    r = subprocess.run([node, str(JS / "tools" / "run_cases.js"), str(root / "list.txt")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return root, python_codes
+
+
+@pytest.mark.parametrize("i", range(len(BAD)), ids=[f"{k}-{n}" for k, n in BAD])
+def test_js_bad_model_same_code(js_bad_results, i):
+    root, python_codes = js_bad_results
+    kind, name = BAD[i]
+    expected = (SIDECAR_CORRUPTIONS if kind == "sidecar" else CORRUPTIONS)[name][1]
+    err = root / str(i) / "error.txt"
+    js_code = err.read_text().split(" ", 1)[0] if err.exists() else "OK"
+    assert [python_codes[i], js_code] == [expected, expected], err.read_text() if err.exists() else ""

@@ -30,11 +30,11 @@ function decodedSize(str) {
   let pad = 0;
   if (str.charCodeAt(len - 1) === 61) pad = str.charCodeAt(len - 2) === 61 ? 2 : 1;
   const before = str.charCodeAt(len - pad - 1);
-  if (pad > 0 && (before >= 256 || DEC[before] >= 64)) return `bad padding at position ${len - pad - 1}`;
+  if (pad > 0 && (before >= 256 || DEC[before] >= 64)) return badReason(str, 0);
   return (len / 4) * 3 - pad;
 }
 
-/** The first offending character of a string known to be bad at or after quantum start q. */
+/** Why a string known to be malformed is: its first offending character at or after `from`. */
 function badReason(str, from) {
   const len = str.length;
   for (let i = from; i < len; i++) {

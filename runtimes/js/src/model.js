@@ -408,6 +408,8 @@ function checkDims(doc, file) {
   for (const name of Object.keys(doc.dims ?? {}))
     if (!bare.has(name)) throw new JagError("E_SHAPE", `dims['${name}'] is not used as a bare dim of any input shape`, ctx);
   for (const [what, list] of [["input", doc.inputs], ["output", doc.outputs]]) list.forEach((vi, i) => vi.shape.forEach((d) => {
+    if (typeof d === "number" && !Number.isSafeInteger(d))
+      throw new JagError("E_SHAPE", `${what} ${i} '${vi.name}': dim ${d} is beyond 2^53 - 1, the largest this runtime counts exactly`, ctx);
     if (typeof d !== "string") return;
     const why = checkDim(d);
     if (why) throw new JagError("E_SHAPE", `${what} ${i} '${vi.name}': dim '${d}': ${why}`, ctx);
@@ -468,7 +470,7 @@ function buildNodes(model, doc, bare) {
 
 /**
  * Load and validate a model.
- * @param {string|Uint8Array|object} json  the model.json text (or bytes, or a parsed document)
+ * @param {string|Uint8Array|object} json  the model.json text (or its UTF-8 bytes, or a parsed document)
  * @param {{weights?: Map<string,Uint8Array>|Object<string,Uint8Array>|function(string):Uint8Array,
  *          file?: string, verifySha256?: boolean}} [options]
  *   weights: the sidecar files by name (spec §6), file: the name used in messages.
@@ -478,12 +480,7 @@ function buildNodes(model, doc, bare) {
  */
 export function loadModel(json, { weights = null, file = null, verifySha256 = true } = {}) {
   let doc = json;
-  try {
-    if (json instanceof Uint8Array) json = new TextDecoder("utf-8", { fatal: true }).decode(json);
-  } catch (e) {
-    throw new JagError("E_JSON", `line 1, column 1: the file is not valid UTF-8`, { file });
-  }
-  if (typeof json === "string") {
+  if (typeof json === "string" || json instanceof Uint8Array) {
     try { doc = parseJson(json); } catch (e) { throw wrapError(e, { file }); }
   }
   identify(doc, file);
@@ -510,7 +507,7 @@ export async function loadModelFromUrl(url, options = {}) {
   const file = String(url);
   const bytes = await get(url);
   let doc;
-  try { doc = parseJson(new TextDecoder("utf-8", { fatal: true }).decode(bytes)); } catch (e) { throw wrapError(e, { file }); }
+  try { doc = parseJson(bytes); } catch (e) { throw wrapError(e, { file }); }
   const weights = new Map();
   if (isObject(doc)) for (const name of sidecarNames(doc, file)) weights.set(name, await get(new URL(name, new URL(url, globalThis.location?.href))));
   return loadModel(doc, { ...options, weights, file });

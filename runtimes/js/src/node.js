@@ -23,10 +23,9 @@ export function loadModelFromFile(file, options = {}) {
   const bytes = readFile(file, null);
   let doc;
   try {
-    doc = parseJson(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    doc = parseJson(bytes);
   } catch (e) {
-    if (e instanceof JagError) throw e.withContext({ file });
-    throw new JagError("E_JSON", "line 1, column 1: the file is not valid UTF-8", { file });
+    throw e instanceof JagError ? e.withContext({ file }) : e;
   }
   const folder = path.dirname(file);
   const weights = new Map();

@@ -139,3 +139,33 @@ test("run.js: outputs, --check, and exit codes", () => {
   assert.match(r.stderr, /\[E_INPUT\]/);
   fs.rmSync(dir, { recursive: true });
 });
+
+test("fuzzed model texts give JagErrors only, never a TypeError", () => {
+  const base = JSON.stringify(doc({
+    inputs: [{ name: "x", dtype: "float32", shape: ["N", 3] }, { name: "i", dtype: "int64", shape: ["K"] }],
+    outputs: [{ name: "y", dtype: "float32", shape: ["K", 3] }],
+    tensors: [{ name: "w", dtype: "float32", shape: [3], base64: "AACAPwAAAEAAAEBA" }],
+    nodes: [{ op: "gather", inputs: ["x", "i"], outputs: ["g"], attrs: { axis: 0 } },
+            { op: "multiply", inputs: ["g", "w"], outputs: ["m"] },
+            { op: "softmax", inputs: ["m"], outputs: ["y"], attrs: { axis: -1 } }],
+  }));
+  let seed = 7;
+  const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  const alphabet = '{}[]",:0123456789-eE. \\nax';
+  const codes = new Map();
+  for (let k = 0; k < 600; k++) {
+    const chars = [...base];
+    if (k < 100) chars.length = Math.floor((chars.length * k) / 100);
+    else for (let j = 0; j <= rand(3); j++) chars[rand(chars.length)] = alphabet[rand(alphabet.length)];
+    try {
+      const m = loadModel(chars.join(""));
+      m.run({ x: { dtype: "float32", shape: [4, 3], data: new Float32Array(12) }, i: { dtype: "int64", shape: [1], data: BigInt64Array.from([1n]) } });
+      codes.set("ok", (codes.get("ok") ?? 0) + 1);
+    } catch (e) {
+      assert.ok(e instanceof JagError, `not a JagError: ${e?.stack ?? e}`);
+      assert.notEqual(e.code, "E_INTERNAL", e.message);
+      codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+    }
+  }
+  assert.ok(codes.size >= 5, JSON.stringify([...codes]));
+});
