@@ -47,10 +47,17 @@ function parseArgs(argv) {
   return a;
 }
 
-function tensorFromEntry(t) {
-  const data = new ARRAY_TYPES[t.dtype](numel(t.shape));
-  new Uint8Array(data.buffer).set(decodeBase64(t.base64));
-  return { dtype: t.dtype, shape: t.shape, data };
+/** A tensor of metadata["jag.test"] (the inline form of spec §6); a malformed one exits 3. */
+function tensorFromEntry(t, where) {
+  try {
+    const data = new ARRAY_TYPES[t.dtype](numel(t.shape));
+    const bytes = decodeBase64(t.base64);
+    if (bytes.length !== data.byteLength) throw new Error(`${bytes.length} bytes for ${data.byteLength}`);
+    new Uint8Array(data.buffer).set(bytes);
+    return { dtype: t.dtype, shape: t.shape, data };
+  } catch (e) {
+    die(EXIT.model, `[E_TENSOR_DATA] metadata jag.test ${where} '${t?.name}': not a valid {name, dtype, shape, base64} tensor (${e.message})`);
+  }
 }
 
 function fmt(t, all) {
@@ -114,7 +121,7 @@ function main() {
     for (const [name, t] of bundle) inputs[name] = t;
     for (const vi of model.inputs) if (!(vi.name in inputs)) die(EXIT.input, `[E_INPUT] ${args.input}: input '${vi.name}' is missing from the bundle`);
   } else if (test) {
-    for (const t of test.inputs) inputs[t.name] = tensorFromEntry(t);
+    for (const t of test.inputs ?? []) inputs[t.name] = tensorFromEntry(t, "input");
   }
   let outs;
   try {
@@ -137,7 +144,7 @@ function main() {
   let rc = 0;
   if (args.check) {
     let ok = true;
-    const want = new Map(test.outputs.map((t) => [t.name, tensorFromEntry(t)]));
+    const want = new Map((test.outputs ?? []).map((t) => [t.name, tensorFromEntry(t, "output")]));
     for (const vi of model.outputs) {
       if (!want.has(vi.name)) { console.log(`check ${vi.name}: no expected value in the test data`); ok = false; continue; }
       if (!compare(model, vi.name, outs[vi.name], want.get(vi.name))) ok = false;

@@ -390,7 +390,9 @@ function readTensors(doc, weights, file, verifySha256) {
     new Uint8Array(data.buffer).set(bytes);
     if (t.dtype === "bool") for (let i = 0; i < data.length; i++) if (data[i] > 1)
       throw new JagError("E_TENSOR_DATA", `tensor '${t.name}': bool element ${i} holds byte ${data[i]} (not 0 or 1)`, ctx);
-    tensors.set(t.name, { dtype: t.dtype, shape: [...t.shape], data });
+    // constant: true marks the graph's own constants (never changed between runs), so a
+    // kernel may cache work derived from them (e.g. packed matmul weights) by their data.
+    tensors.set(t.name, { dtype: t.dtype, shape: [...t.shape], data, constant: true });
   }
   return tensors;
 }

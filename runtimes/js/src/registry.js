@@ -5,7 +5,9 @@
 //     evaluated to integers. Checks shapes and shape-dependent attrs exactly as the Python
 //     shape rule does (throws JagError E_SHAPE / E_ATTR) and returns the output shapes.
 // kernel.run(inputs, attrs, outputs)
-//     inputs: [{dtype, shape, data}]; outputs: [{dtype, shape, data}] preallocated (zeroed).
+//     inputs: [{dtype, shape, data}] (the graph's constant tensors also carry constant: true:
+//     their data never changes, so work derived from it may be cached, keyed by the data);
+//     outputs: [{dtype, shape, data}] preallocated (zeroed).
 //     Fills outputs; throws only for data-dependent errors (E_INDEX).
 import { OPS } from "./ops_table.js";
 import { JagError } from "./errors.js";
