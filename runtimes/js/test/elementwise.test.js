@@ -8,71 +8,7 @@ import { kernelFor } from "../src/registry.js";
 import { zeros, ARRAY_TYPES } from "../src/dtypes.js";
 import { OPS, TOLERANCE_CLASSES } from "../src/ops_table.js";
 
-/** attrs with the op's defaults filled in (as the model does). */
-function fullAttrs(op, attrs = {}) {
-  const out = {};
-  for (const [k, a] of Object.entries(OPS.get(op).attrs)) out[k] = a.default ?? null;
-  return Object.assign(out, attrs);
-}
-
-/** A tensor {dtype, shape, data} from [dtype, shape, flat values]. */
-const tensor = ([dtype, shape, data]) => ({ dtype, shape, data: ARRAY_TYPES[dtype].from(data) });
-
-/** prepare + allocate + run one op; returns the output tensor. */
-function runOp(op, inputs, attrs, outDtype) {
-  const k = kernelFor(op);
-  const a = fullAttrs(op, attrs);
-  const ins = inputs.map(tensor);
-  const [shape] = k.prepare(ins.map(({ dtype, shape }) => ({ dtype, shape })), a);
-  const out = zeros(outDtype, shape);
-  k.run(ins, a, [out]);
-  return out;
-}
-
-/** The JagError code thrown by prepare. */
-function prepareCode(op, inputs, attrs) {
-  try {
-    kernelFor(op).prepare(inputs.map(([dtype, shape]) => ({ dtype, shape })), fullAttrs(op, attrs));
-  } catch (e) {
-    return e.code;
-  }
-  return null;
-}
-
-/** Compare an output with [dtype, shape, values] within the op's tolerance class (exact: Object.is). */
-function check(op, got, [dtype, shape, want], what) {
-  assert.equal(got.dtype, dtype, `${what}: dtype`);
-  assert.deepEqual(got.shape, shape, `${what}: shape`);
-  assert.equal(got.data.length, want.length, `${what}: length`);
-  const isF = dtype === "float32" || dtype === "float64";
-  const { rtol, atol } = isF ? TOLERANCE_CLASSES[OPS.get(op).tolerance][dtype] : { rtol: 0, atol: 0 };
-  for (let i = 0; i < want.length; i++) {
-    const g = got.data[i];
-    const w = dtype === "float32" ? Math.fround(want[i]) : want[i];
-    if (!isF || (rtol === 0 && atol === 0)) {
-      if (!Object.is(g, w)) assert.fail(`${what}: element ${i} is ${g}, expected ${w}`);
-    } else if (!(Object.is(g, w) || (g !== g && w !== w) || Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
-      assert.fail(`${what}: element ${i} is ${g}, expected ${w} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
-}
-
-/** Run every literal case, one test per op. */
-function runCases(cases) {
-  const byOp = new Map();
-  for (const c of cases) {
-    if (!byOp.has(c[0])) byOp.set(c[0], []);
-    byOp.get(c[0]).push(c);
-  }
-  for (const [op, list] of byOp) {
-    test(`${op}: ${list.length} cases against the numpy reference`, () => {
-      list.forEach(([, inputs, attrs, want], i) => {
-        const what = `${op} case ${i} (${inputs.map((t) => `${t[0]}[${t[1]}]`).join(", ")} ${JSON.stringify(attrs)})`;
-        check(op, runOp(op, inputs, attrs, want[0]), want, what);
-      });
-    });
-  }
-}
+import { tensor, runOp, prepareCode, check, runCases } from "./harness_table.js";
 
 // [op, inputs [[dtype, shape, flat data]], attrs, expected [dtype, shape, flat data]] (numpy reference)
 const CASES = [
@@ -393,4 +329,45 @@ test("prepare: shape and attr errors", () => {
     (e) => e.code === "E_SHAPE" && /do not broadcast/.test(e.message));
   const shapes = kernelFor("where").prepare([{ dtype: "bool", shape: [2, 1, 1] }, { dtype: "int32", shape: [3, 1] }, { dtype: "int32", shape: [4] }], {});
   assert.deepEqual(shapes, [[2, 3, 4]]);
+});
+
+test("relu bit-exact on random bit patterns: large arrays (wasm SIMD, several chunks) and small ones (JS rows)", () => {
+  // every bit pattern class: ±0, NaNs of both signs (quiet and signalling payloads), ±inf,
+  // denormals, ±max, ordinary values; relu keeps an element unless its sign bit is set and
+  // it is not a NaN (then +0.0)
+  let s = 12345;
+  const rand32 = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0);
+  const special32 = [0x80000000, 0, 0x7fc00001, 0xffc00002, 0x7f800001, 0xff800001, 0x7f800000, 0xff800000, 1, 0x80000001,
+    0x007fffff, 0x807fffff, 0x7f7fffff, 0xff7fffff, 0x3f800000, 0xbf800000, 0xffffffff, 0x7fffffff];
+  const special64 = [0x8000000000000000n, 0n, 0x7ff8000000000001n, 0xfff8000000000002n, 0x7ff0000000000001n, 0xfff0000000000001n,
+    0xfff0000100000000n, 0x7ff0000000000000n, 0xfff0000000000000n, 1n, 0x8000000000000001n, 0x7fefffffffffffffn,
+    0xffefffffffffffffn, 0x3ff0000000000000n, 0xbff0000000000000n, 0xffffffffffffffffn];
+  const relu = kernelFor("relu");
+  for (const n of [70001, 32768 + 5, 64, 63, 13, 1]) { // wasm from 64 elements (RELU_WASM_MIN), JS below
+    const x32 = new Uint32Array(n), x64 = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) {
+      x32[i] = rand32();
+      x64[i] = (BigInt(rand32()) << 32n) | BigInt(rand32());
+    }
+    // specials at the start, around the 32768-element chunk boundary and at the end
+    for (const at of [0, 32760, n - special32.length])
+      for (let k = 0; k < special32.length; k++) if (at + k >= 0 && at + k < n) x32[at + k] = special32[k];
+    for (const at of [0, 32760, n - special64.length])
+      for (let k = 0; k < special64.length; k++) if (at + k >= 0 && at + k < n) x64[at + k] = special64[k];
+    const cases = [
+      ["float32", new Float32Array(x32.buffer), Uint32Array, (b) => (b >>> 31 && (b & 0x7fffffff) <= 0x7f800000 ? 0 : b)],
+      ["float64", new Float64Array(x64.buffer), BigUint64Array, (b) => (b >> 63n && (b & 0x7fffffffffffffffn) <= 0x7ff0000000000000n ? 0n : b)],
+    ];
+    for (const [dtype, data, Bits, want] of cases) {
+      const y = zeros(dtype, [n]);
+      relu.run([{ dtype, shape: [n], data }], {}, [y]);
+      const xb = new Bits(data.buffer), yb = new Bits(y.data.buffer);
+      for (let i = 0; i < n; i++)
+        if (yb[i] !== want(xb[i])) assert.fail(`relu ${dtype} n=${n}: element ${i} (bits ${xb[i].toString(16)}) gave bits ${yb[i].toString(16)}, expected ${want(xb[i]).toString(16)}`);
+    }
+    const xi = new Int32Array(x32.buffer), yi = zeros("int32", [n]);
+    xi[0] = -2147483648;
+    relu.run([{ dtype: "int32", shape: [n], data: xi }], {}, [yi]);
+    for (let i = 0; i < n; i++) if (yi.data[i] !== (xi[i] > 0 ? xi[i] : 0)) assert.fail(`relu int32 n=${n}: element ${i}`);
+  }
 });

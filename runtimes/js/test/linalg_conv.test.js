@@ -3,67 +3,18 @@
 // the numpy reference (python/jag/ops/core.py, composite.py) computed in the repository's
 // venv and pasted as literals. Larger products (every GEMM path: dot, row accumulation,
 // packed blocks with edge tiles, im2col row blocks) against naive double-precision loops.
+// Constant operands (constant: true, as model.js marks a graph's tensors): the packed-weight
+// cache gives the same results run after run, a non-constant operand is never served from
+// it, and the batch-1 (M = 1) matrix-vector path over cached panels.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { GEMM_PATHS } from "../src/kernels/linalg.js";
+import { GEMM_PATHS, clearGemmCache, gemmCacheStats } from "../src/kernels/linalg.js";
 import "../src/kernels/conv.js";
 import { ARRAY_TYPES, zeros } from "../src/dtypes.js";
 import { kernelFor } from "../src/registry.js";
 import { OPS, TOLERANCE_CLASSES } from "../src/ops_table.js";
 
-/** A tensor literal {dtype, shape, data}. */
-const T = (dtype, shape, values) => ({ dtype, shape, data: ARRAY_TYPES[dtype].from(values) });
-
-/** attrs with the defaults of spec/ops.json filled in (as the model does before prepare). */
-function withDefaults(op, attrs) {
-  const out = {};
-  for (const [k, a] of Object.entries(OPS.get(op).attrs)) out[k] = k in attrs ? attrs[k] : (a.default ?? null);
-  return out;
-}
-
-function outDtype(op, inputs, attrs) {
-  const def = OPS.get(op), t = def.outputs[0].type;
-  if (t.startsWith("attr:")) return attrs[t.slice(5)];
-  return inputs[Math.max(0, def.inputs.findIndex((p) => p.type === t))].dtype;
-}
-
-/** prepare + allocate + run one kernel; returns the output tensor. */
-function runOp(op, inputs, attrs = {}) {
-  const k = kernelFor(op), a = withDefaults(op, attrs);
-  const [shape] = k.prepare(inputs.map(({ dtype, shape }) => ({ dtype, shape: [...shape] })), a);
-  const y = zeros(outDtype(op, inputs, a), shape);
-  y.data.fill(y.dtype === "int64" ? 77n : 77); // garbage: the kernel must write every element
-  k.run(inputs, a, [y]);
-  return y;
-}
-
-/** Exact comparison (NaN matches NaN, -0 differs from 0) or, for float outputs of a tolerant op, within its class. */
-function assertTensor(got, want, op, what = op) {
-  assert.equal(got.dtype, want.dtype, `${what}: dtype`);
-  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
-  assert.equal(got.data.length, want.data.length, `${what}: length`);
-  const cls = OPS.get(op)?.tolerance ?? "exact";
-  const tol = (got.dtype === "float32" || got.dtype === "float64") && cls !== "exact" ? TOLERANCE_CLASSES[cls][got.dtype] : null;
-  for (let i = 0; i < want.data.length; i++) {
-    const g = got.data[i], w = want.data[i];
-    if (Object.is(g, w)) continue;
-    if (tol && (Number.isNaN(g) && Number.isNaN(w) || Math.abs(g - w) <= tol.atol + tol.rtol * Math.abs(w))) continue;
-    assert.fail(`${what}: element ${i} is ${g}, expected ${w}`);
-  }
-}
-
-/** Run a table of cases ({name, op, inputs, attrs, want} or {..., throws: code}). */
-function runCases(cases) {
-  for (const c of cases) {
-    test(c.name, () => {
-      if (c.throws) {
-        assert.throws(() => runOp(c.op, c.inputs, c.attrs), (e) => e.name === "JagError" && e.code === c.throws, c.name);
-      } else {
-        assertTensor(runOp(c.op, c.inputs, c.attrs), c.want, c.op, c.name);
-      }
-    });
-  }
-}
+import { T, runOp, assertTensor, runCases } from "./harness.js";
 
 // ---------------------------------------------------------------- larger products vs naive loops
 
@@ -143,6 +94,22 @@ test("every GEMM path on strided operands, offsets and ldc > N (the gaps of C un
   }
 });
 
+test("wasm GEMM in several passes (M above the C-buffer rows, N above one column block)", { skip: !GEMM_PATHS.wasm }, () => {
+  for (const Ctor of [Float32Array, Float64Array]) {
+    const M = 2100, K = 3, N = 2050;
+    const A = Ctor.from(values(M * K, 1)), B = Ctor.from(values(K * N, 2));
+    for (const path of ["wasm", "wasmConstAB"]) {
+      const C = new Ctor(M * N).fill(NaN);
+      GEMM_PATHS[path](M, N, K, A, 0, K, 1, B, 0, N, 1, C, 0, N);
+      for (let i = 0; i < M; i += 7)
+        for (let j = 0; j < N; j++) {
+          const w = A[i * K] * B[j] + A[i * K + 1] * B[N + j] + A[i * K + 2] * B[2 * N + j];
+          if (!(Math.abs(C[i * N + j] - w) <= 1e-6)) assert.fail(`${path} ${Ctor.name} C[${i},${j}] = ${C[i * N + j]}, expected ${w}`);
+        }
+    }
+  }
+});
+
 test("the WebAssembly SIMD GEMM is available on this Node", () => {
   assert.ok(GEMM_PATHS.wasm, "WebAssembly SIMD should validate on Node >= 18");
 });
@@ -208,6 +175,106 @@ for (const [name, xs, ws, attrs] of [
     });
   }
 }
+
+// ---------------------------------------------------------------- constant operands: the packed-weight cache, M = 1
+
+/** The tensor marked as a graph constant (as model.js marks the graph's tensors). */
+const constant = (t) => ({ ...t, constant: true });
+
+/** Elementwise |got - want| <= tol * (1 + |want|) * sqrt(K) (float32 lanes accumulate in float32). */
+function assertNear(got, want, K, what) {
+  assert.equal(got.data.length, want.length, `${what}: length`);
+  const tol = got.dtype === "float32" ? 1e-6 : 1e-14;
+  for (let i = 0; i < want.length; i++)
+    if (!(Math.abs(got.data[i] - want[i]) <= tol * (1 + Math.abs(want[i])) * Math.sqrt(K)))
+      assert.fail(`${what}: element ${i} is ${got.data[i]}, expected ${want[i]}`);
+}
+
+test("a constant weight is packed once and reused: one cache entry, identical results run after run", { skip: !GEMM_PATHS.wasm }, () => {
+  clearGemmCache();
+  for (const dtype of ["float32", "float64"])
+    for (const [M, K, N] of [[37, 300, 45], [2, 64, 64], [1, 784, 100]]) {
+      const what = `matmul ${dtype} ${M}x${K}x${N}`;
+      const a = T(dtype, [M, K], values(M * K, 1)), w = T(dtype, [K, N], values(K * N, 2));
+      const before = gemmCacheStats().entries;
+      const plain = runOp("matmul", [a, w]); // a graph input: never cached
+      assert.equal(gemmCacheStats().entries, before, `${what}: a non-constant weight was cached`);
+      const wc = constant(w);
+      const first = runOp("matmul", [a, wc]);
+      assert.equal(gemmCacheStats().entries, before + 1, `${what}: first run packs the weight once`);
+      const second = runOp("matmul", [a, wc]), third = runOp("matmul", [a, wc]);
+      assert.equal(gemmCacheStats().entries, before + 1, `${what}: later runs reuse the entry`);
+      assert.deepEqual(second.data, first.data, `${what}: run 2`);
+      assert.deepEqual(third.data, first.data, `${what}: run 3`);
+      assertNear(first, naiveMatmul(a.data, w.data, M, K, N), K, what);
+      assertNear(plain, naiveMatmul(a.data, w.data, M, K, N), K, `${what} (not constant)`);
+      if (M > 4) assert.deepEqual(first.data, plain.data, `${what}: cached and per-run packing agree bit for bit`); // (both wasm)
+    }
+  assert.ok(gemmCacheStats().bytes > 0);
+  clearGemmCache();
+  assert.deepEqual(gemmCacheStats(), { entries: 0, bytes: 0, top: 0 }, "clearGemmCache returns every region (merged: the top back to 0)");
+});
+
+test("a NON-constant operand mutated between runs is never served from the cache", { skip: !GEMM_PATHS.wasm }, () => {
+  for (const dtype of ["float32", "float64"])
+    for (const M of [1, 3, 37]) {
+      const K = 130, N = 90, what = `${dtype} M=${M}`;
+      const a = T(dtype, [M, K], values(M * K, 3)), b = T(dtype, [K, N], values(K * N, 4));
+      const before = gemmCacheStats().entries;
+      assertNear(runOp("matmul", [a, b]), naiveMatmul(a.data, b.data, M, K, N), K, `matmul ${what} run 1`);
+      b.data.set(values(K * N, 5)); // the user's array changes between runs
+      assertNear(runOp("matmul", [a, b]), naiveMatmul(a.data, b.data, M, K, N), K, `matmul ${what} run 2 (b changed)`);
+      // linear: weight [N, K] (the transposed B), also a graph input
+      const w = T(dtype, [N, K], values(N * K, 6));
+      assertNear(runOp("linear", [a, w]), naiveMatmul(a.data, w.data, M, K, N, true), K, `linear ${what} run 1`);
+      w.data.set(values(N * K, 7));
+      assertNear(runOp("linear", [a, w]), naiveMatmul(a.data, w.data, M, K, N, true), K, `linear ${what} run 2 (w changed)`);
+      // the activation x is never cached, even beside a constant weight
+      const wc = constant(T(dtype, [K, N], values(K * N, 8)));
+      assertNear(runOp("matmul", [a, wc]), naiveMatmul(a.data, wc.data, M, K, N), K, `matmul ${what} x run 1`);
+      a.data.set(values(M * K, 9));
+      assertNear(runOp("matmul", [a, wc]), naiveMatmul(a.data, wc.data, M, K, N), K, `matmul ${what} x run 2 (x changed)`);
+      assert.equal(gemmCacheStats().entries, before + 1, `${what}: only the constant weight was cached`);
+    }
+  // conv2d: a non-constant weight changed between runs, and a constant one cached
+  const xs = [1, 16, 20, 20], ws = [8, 16, 3, 3], attrs = { strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], groups: 1 };
+  const n = (s) => s.reduce((p, d) => p * d, 1);
+  const x = T("float32", xs, values(n(xs), 10)), w = T("float32", ws, values(n(ws), 11));
+  const before = gemmCacheStats().entries;
+  const y1 = runOp("conv2d", [x, w], attrs);
+  assertTensor(y1, T("float32", [1, 8, 20, 20], naiveConv(x.data, w.data, null, xs, ws, attrs).data), "conv2d");
+  w.data.set(values(n(ws), 12));
+  const y2 = runOp("conv2d", [x, w], attrs);
+  assertTensor(y2, T("float32", [1, 8, 20, 20], naiveConv(x.data, w.data, null, xs, ws, attrs).data), "conv2d", "conv2d (w changed)");
+  assert.equal(gemmCacheStats().entries, before, "conv2d: a non-constant weight was cached");
+  const wc = constant(w);
+  const y3 = runOp("conv2d", [x, wc], attrs), y4 = runOp("conv2d", [x, wc], attrs);
+  assert.equal(gemmCacheStats().entries, before + 1, "conv2d: the constant weight is cached once");
+  assert.deepEqual(y3.data, y2.data, "conv2d: cached weight rows give the same result");
+  assert.deepEqual(y4.data, y2.data, "conv2d: run 2 of the constant weight");
+});
+
+test("M = 1 with a constant weight: the matrix-vector path over cached panels (several K and N blocks, ragged N)", () => {
+  for (const dtype of ["float32", "float64"])
+    for (const [K, N] of [[1, 4096], [300, 77], [260, 2053], [9, 600]]) {
+      const what = `${dtype} 1x${K} @ ${K}x${N}`;
+      const x = T(dtype, [1, K], values(K, K + 1)), w = constant(T(dtype, [K, N], values(K * N, N + 2)));
+      const want = naiveMatmul(x.data, w.data, 1, K, N);
+      for (let run = 0; run < 2; run++) assertNear(runOp("matmul", [x, w]), want, K, `${what} run ${run}`);
+      assertNear(runOp("matmul", [{ ...x, shape: [K] }, w]), want, K, `${what} (1-D x)`);
+      // a batch of M = 1 products sharing one weight: one cache entry serves them all
+      const xb = T(dtype, [3, 1, K], values(3 * K, 5)), before = gemmCacheStats().entries;
+      const yb = runOp("matmul", [xb, w]);
+      assert.equal(gemmCacheStats().entries, before, `${what}: batched products reuse the entry`);
+      for (let b = 0; b < 3; b++)
+        assertNear({ dtype, data: yb.data.subarray(b * N, (b + 1) * N) }, naiveMatmul(xb.data.subarray(b * K), w.data, 1, K, N), K, `${what} batch ${b}`);
+      // linear: the weight [N, K] is B transposed (packed from its columns), plus a bias
+      const wl = constant(T(dtype, [N, K], values(N * K, 7))), bias = T(dtype, [N], values(N, 8));
+      const ref = naiveMatmul(x.data, wl.data, 1, K, N, true);
+      for (let j = 0; j < N; j++) ref[j] += bias.data[j];
+      for (let run = 0; run < 2; run++) assertNear(runOp("linear", [x, wl, bias]), ref, K, `linear ${what} run ${run}`);
+    }
+});
 
 // ---------------------------------------------------------------- cases from the numpy reference
 const CASES = [

@@ -8,7 +8,9 @@
 // conv2d runs im2col (a block of output rows at a time) followed by the GEMM of
 // linalg.js, per image and group; a 1x1 stride-1 unpadded conv uses the input directly as
 // the GEMM's B operand, and a depthwise conv (one input and one output channel per group)
-// runs direct loops. Pools walk each window over its in-bounds taps only.
+// runs direct loops. A constant weight (constant: true: a graph tensor) is the GEMM's A
+// operand with constA set, so its packed rows are built once and cached (see gemm).
+// Pools walk each window over its in-bounds taps only.
 import { register } from "../registry.js";
 import { JagError } from "../errors.js";
 import { shapeStr } from "../kernel_api.js";
@@ -88,10 +90,15 @@ function im2col(X, xo, Cg, H, W, P, i0, i1, cols) {
       }
 }
 
-/** Depthwise plane: y[OH, OW] (at yo) = sum over taps of w * shifted x[H, W] (at xo). */
-function depthwise(X, xo, H, W, Wt, wo, P, Y, yo) {
+let dwPlane = new Float64Array(0);
+
+/** Depthwise plane: y[OH, OW] (at yo) = bias + sum over taps of w * shifted x[H, W] (at xo), summed in doubles. */
+function depthwise(X, xo, H, W, Wt, wo, bias, P, Y, yo) {
   const { kh: KH, kw: KW, oh: OH, ow: OW, sh, sw, dh, dw, pt, pl } = P;
-  Y.fill(0, yo, yo + OH * OW);
+  const L = OH * OW;
+  if (dwPlane.length < L) dwPlane = new Float64Array(L);
+  const T = dwPlane;
+  T.fill(0, 0, L);
   for (let p = 0; p < KH; p++) {
     const [ilo, ihi] = tapRange(p * dh - pt, sh, H, OH);
     for (let q = 0; q < KW; q++) {
@@ -99,12 +106,15 @@ function depthwise(X, xo, H, W, Wt, wo, P, Y, yo) {
       const wbase = q * dw - pl;
       const [jlo, jhi] = tapRange(wbase, sw, W, OW);
       for (let i = ilo; i < ihi; i++) {
-        const yr = yo + i * OW, xr = xo + (i * sh + p * dh - pt) * W + wbase;
-        if (sw === 1) for (let j = jlo; j < jhi; j++) Y[yr + j] += wv * X[xr + j];
-        else for (let j = jlo; j < jhi; j++) Y[yr + j] += wv * X[xr + j * sw];
+        const tr = i * OW, xr = xo + (i * sh + p * dh - pt) * W + wbase;
+        if (sw === 1) for (let j = jlo; j < jhi; j++) T[tr + j] += wv * X[xr + j];
+        else for (let j = jlo; j < jhi; j++) T[tr + j] += wv * X[xr + j * sw];
       }
     }
   }
+  // the conv result is rounded to the dtype first, then the bias added (as numpy's y + bias)
+  if (Y instanceof Float32Array) for (let l = 0; l < L; l++) Y[yo + l] = Math.fround(T[l]) + bias;
+  else for (let l = 0; l < L; l++) Y[yo + l] = T[l] + bias;
 }
 
 register("conv2d", {
@@ -122,6 +132,7 @@ register("conv2d", {
     const groups = attrs.groups, Og = O / groups, K = Cg * KH * KW, OH = P.oh, OW = P.ow, L = OH * OW;
     const [pt, pl, pb, pr] = attrs.pads;
     const depth = Cg === 1 && Og === 1;
+    const constW = inputs[1].constant === true; // a graph constant: gemm caches its packed rows (linalg.js)
     const direct = KH === 1 && KW === 1 && P.sh === 1 && P.sw === 1 && !pt && !pl && !pb && !pr;
     let rows = K === 0 ? OH : OW > COLS_BUDGET / K ? 1 : Math.floor(COLS_BUDGET / (K * OW));
     rows = Math.max(1, Math.min(rows, OH));
@@ -139,13 +150,16 @@ register("conv2d", {
     for (let n = 0; n < N; n++)
       for (let g = 0; g < groups; g++) {
         const xo = (n * C + g * Cg) * H * W, wo = g * Og * K, yo = (n * O + g * Og) * L;
-        if (depth) depthwise(X, xo, H, W, Wt, wo, P, Y, yo);
-        else if (direct) gemm(Og, L, K, Wt, wo, K, 1, X, xo, H * W, 1, Y, yo, L);
+        if (depth) {
+          depthwise(X, xo, H, W, Wt, wo, bias ? bias[g] : 0, P, Y, yo);
+          continue;
+        }
+        if (direct) gemm(Og, L, K, Wt, wo, K, 1, X, xo, H * W, 1, Y, yo, L, constW);
         else
           for (let i0 = 0; i0 < OH; i0 += rows) {
             const i1 = Math.min(i0 + rows, OH), Lc = (i1 - i0) * OW;
             im2col(X, xo, Cg, H, W, P, i0, i1, cols);
-            gemm(Og, Lc, K, Wt, wo, K, 1, cols, 0, Lc, 1, Y, yo + i0 * OW, L);
+            gemm(Og, Lc, K, Wt, wo, K, 1, cols, 0, Lc, 1, Y, yo + i0 * OW, L, constW);
           }
         if (bias)
           for (let o = 0; o < Og; o++) {

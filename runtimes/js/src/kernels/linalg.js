@@ -7,16 +7,21 @@
 // uint8 / int64 sums exactly (sums and products are exact in double / BigInt first).
 //
 // The float GEMM (gemm, exported for conv.js) computes C = A @ B for strided A and B: dot
-// products for GEMV-like shapes, row accumulation for a few rows, and otherwise a
-// Goto/BLIS-style blocked product — B packed into KC x NR slivers and A into MR x KC
-// slivers (Float64Array), a 4 x 8 register-tile micro-kernel accumulating in doubles. Sums
-// are kept in doubles and rounded once when stored (float32 results: within the
-// "accumulate" tolerance of numpy's float32 accumulation).
+// products for GEMV-like shapes, row accumulation for a few rows (both in doubles, rounded
+// once when stored), and otherwise a Goto/BLIS-style blocked product — B packed into
+// KC x NR slivers, A in MR-row tiles, a register-tile micro-kernel over them. That
+// micro-kernel is WebAssembly SIMD (assembled below at load time; float32 accumulates in
+// float32 lanes as BLAS and the C runtime do) where available, else plain JS (doubles).
+// The packed form of a graph constant (a weight: the kernels pass constA / constB for
+// inputs marked constant: true) is built once and cached in the wasm memory, and a batch-1
+// product with a cached weight is a wasm matrix-vector product over its panels (see
+// "cache of constant operands" below). All paths agree with numpy within the "accumulate"
+// tolerance class.
 import { register } from "../registry.js";
 import { JagError } from "../errors.js";
 import { broadcastShapes, shapeStr } from "../kernel_api.js";
 
-// ---------------------------------------------------------------- float GEMM (JS)
+// ---------------------------------------------------------------- float GEMM (JS fallback)
 const MR = 4, NR = 8, KC = 256, MC = 128, NC = 2048;
 
 let packA = new Float64Array(0), packB = new Float64Array(0);
@@ -94,7 +99,7 @@ function gemmPacked(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) {
       packBSlivers(kc, nc, B, bo + pc * rsb + jc * csb, rsb, csb, pb);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
-        packASlivers(mc, kc, A, ao + (ic + 0) * rsa + pc * csa, rsa, csa, pa);
+        packASlivers(mc, kc, A, ao + ic * rsa + pc * csa, rsa, csa, pa);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
           for (let ir = 0; ir < mc; ir += MR) {
@@ -165,19 +170,36 @@ function gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc) {
 
 // ---------------------------------------------------------------- float GEMM (WebAssembly SIMD)
 // Where WebAssembly with 128-bit SIMD is available (Node >= 16, every current browser), the
-// packed product runs a micro-kernel written here as a tiny WebAssembly module, assembled
-// at load time from the instruction list below (no binary blob, no file to fetch; under
-// 4 KB, so synchronous compilation is allowed on a browser's main thread). Without it (or
-// when validation fails) the JS micro-kernel above is used: same results within the
-// "accumulate" tolerance.
+// float products run in a tiny WebAssembly module, assembled at load time from the
+// instruction lists below (no binary blob, no file to fetch; a few KB, so synchronous
+// compilation is allowed on a browser's main thread). Without it (or when validation or
+// the load-time self-test fails) the JS paths above are used: same results within the
+// "accumulate" tolerance. Its functions (byte addresses into the module's memory):
 //
-// ukr_f32(kc, pa, pb, c, ldc, add, mt) / ukr_f64(...): for t < mt, the MR x NR tile of C at
-// byte address c + t*MR*ldc (rows ldc bytes apart) is set to (add = 0) or increased by
-// (add = 1) the product of an A sliver [kc][MR] (at pa, then the next sliver) and the B
-// sliver [kc][NR] at pb. float32: MR = 4, NR = 8, accumulating in float32 lanes as BLAS
-// does; float64: MR = 4, NR = 4, in float64 lanes. Packing and edges stay in JS: A and B
-// are packed (zero-padded to whole tiles) into the module's memory, C is computed into a
-// padded buffer there and copied out.
+//   ukr_f32(kc, pa, pb, c, ldc, add, mt) / ukr_f64: for t < mt, the MR x NR tile of C at
+//     c + t*MR*ldc (rows ldc bytes apart) is set to (add = 0) or increased by (add = 1)
+//     A[4 rows][kc] x B sliver [kc][NR]. A is a row-major block whose rows are WKC
+//     elements apart (tile t at pa + t*MR*WKC*elem): copying rows in with TypedArray.set is
+//     all the "packing" A needs. The B sliver at pb is [kc][NR] (NR * elem = 32 bytes).
+//     float32: MR = 4, NR = 8, accumulating in float32 lanes as BLAS and the C runtime do;
+//     float64: MR = 4, NR = 4, in float64 lanes.
+//   gemv_f32(kc, x, pb, y, np, add) / gemv_f64: for each of np B slivers [kc][NR] (at pb,
+//     consecutive), y[NR] (at y, then y + 32, ...) = or += sum_k x[k] * sliver[k]: the
+//     M = 1 product (a matrix-vector product) straight from the packed panels.
+//   pack32(src, ld, dst, kc, np): rows [0, kc) of np 32-byte panels (row p at src + p*ld,
+//     panel t at byte 32*t) -> panel-major [np][kc][32 bytes] at dst: the B packing of
+//     either float type, from rows copied in by TypedArray.set.
+//   relu_f32(p, nbytes) / relu_f64: in place, x & (x > 0 | x != x) lane-wise (bit-exact:
+//     -0.0 -> +0.0, NaN kept with its payload); nbytes a multiple of 16.
+//
+// Engines with relaxed SIMD (V8 >= 11.4: Node >= 22, Chrome >= 114) get the relaxed
+// multiply-add variant of ukr/gemv (an FMA where the CPU has one, ~30% faster); others the
+// mul + add one.
+//
+// The module's memory is laid out as [cached panels | scratch]: below heapTop, regions
+// holding the packed panels of CONSTANT operands (see "cache" below), which persist across
+// calls; from align64(heapTop) up, the scratch of the current call (A block, B panel and
+// staging, C buffer), which nothing keeps between calls.
 
 const uleb = (n) => {
   const out = [];
@@ -210,27 +232,49 @@ const W = {
   vload: (off) => [0xfd, 0x00, 4, ...uleb(off)], vstore: (off) => [0xfd, 0x0b, 4, ...uleb(off)],
   vzero: [0xfd, 0x0c, ...new Array(16).fill(0)],
   splat32: (off) => [0xfd, 0x09, 2, ...uleb(off)], splat64: (off) => [0xfd, 0x0a, 3, ...uleb(off)],
+  vand: [0xfd, 0x4e], vor: [0xfd, 0x50],
+  f32ne: [0xfd, 0x42], f32gt: [0xfd, 0x44], f64ne: [0xfd, 0x48], f64gt: [0xfd, 0x4a],
   f32add: [0xfd, 0xe4, 0x01], f32mul: [0xfd, 0xe6, 0x01], f64add: [0xfd, 0xf0, 0x01], f64mul: [0xfd, 0xf2, 0x01],
+  f32madd: [0xfd, 0x85, 0x02], f64madd: [0xfd, 0x87, 0x02], // relaxed SIMD: a * b + c, fused or not
 };
 
-/** Body of a micro-kernel: MR rows of NV v128 lanes; elem = 4 or 8 bytes. */
-function ukrBody(MR, NV, elem) {
-  const [splat, vadd, vmul] = elem === 4 ? [W.splat32, W.f32add, W.f32mul] : [W.splat64, W.f64add, W.f64mul];
-  // params 0 kc, 1 pa, 2 pb, 3 c, 4 ldc, 5 add, 6 mt; locals 7 p, 8 pb cursor, then v128 acc[MR*NV], b[NV], a
-  const P = 7, PB = 8, ACC = 9, B = ACC + MR * NV, A = B + NV;
+// Blocking of the wasm GEMM: MR-row tiles, KC-deep panels, MC-row A blocks, NC-wide B panels.
+const WMR = 4, WKC = 256, WMC = 128, WNC = 2048, WC_ELEMS = 1 << 22; // C buffer: at most ~4M elements per pass
+
+/** A function body: its locals ([count, type] pairs) and instructions. */
+function wfunc(locals, code) {
+  const body = [...wvec(locals.map(([n, t]) => [...uleb(n), t])), ...code, 0x0b];
+  return [...uleb(body.length), ...body];
+}
+
+/** Per element type: [splat, add, mul, madd, gt, ne]. */
+const wops = (elem) => (elem === 4 ? [W.splat32, W.f32add, W.f32mul, W.f32madd, W.f32gt, W.f32ne]
+  : [W.splat64, W.f64add, W.f64mul, W.f64madd, W.f64gt, W.f64ne]);
+
+/** acc = acc + a * b (locals), as one relaxed multiply-add or a mul and an add. */
+const wmadd = (fma, vmul, vadd, vmadd, acc, a, b) => (fma
+  ? [...W.get(a), ...W.get(b), ...W.get(acc), ...vmadd, ...W.set(acc)]
+  : [...W.get(acc), ...W.get(a), ...W.get(b), ...vmul, ...vadd, ...W.set(acc)]);
+
+/** ukr: MR = 4 rows of A (WKC elements apart) x NV = 2 vectors of B (32 bytes); elem = 4 or 8. */
+function ukrBody(elem, fma) {
+  const MR = WMR, NV = 2, LDA = WKC * elem;
+  const [splat, vadd, vmul, vmadd] = wops(elem);
+  // params 0 kc, 1 pa, 2 pb, 3 c, 4 ldc, 5 add, 6 mt; locals 7 p, 8 pb cursor, 9 pa cursor, then v128 acc[MR*NV], b[NV], a
+  const P = 7, PB = 8, PA = 9, ACC = 10, B = ACC + MR * NV, A = B + NV;
   const code = [];
   const e = (...xs) => { for (const x of xs) code.push(...x); };
   const rowAddr = (i) => { e(W.get(3)); if (i) e(W.get(4), W.i32(i), W.mul, W.add); };
   e(W.block, W.loop, W.get(6), W.eqz, W.brIf(1));                      // tiles
   for (let i = 0; i < MR * NV; i++) e(W.vzero, W.set(ACC + i));
-  e(W.get(0), W.set(P), W.get(2), W.set(PB));
+  e(W.get(0), W.set(P), W.get(2), W.set(PB), W.get(1), W.set(PA));
   e(W.block, W.loop, W.get(P), W.eqz, W.brIf(1));                      // k
   for (let j = 0; j < NV; j++) e(W.get(PB), W.vload(16 * j), W.set(B + j));
   for (let i = 0; i < MR; i++) {
-    e(W.get(1), splat(elem * i), W.set(A));
-    for (let j = 0; j < NV; j++) e(W.get(ACC + i * NV + j), W.get(A), W.get(B + j), vmul, vadd, W.set(ACC + i * NV + j));
+    e(W.get(PA), splat(LDA * i), W.set(A));
+    for (let j = 0; j < NV; j++) e(wmadd(fma, vmul, vadd, vmadd, ACC + i * NV + j, A, B + j));
   }
-  e(W.get(1), W.i32(elem * MR), W.add, W.set(1));
+  e(W.get(PA), W.i32(elem), W.add, W.set(PA));
   e(W.get(PB), W.i32(16 * NV), W.add, W.set(PB));
   e(W.get(P), W.i32(1), W.sub, W.set(P), W.br(0), W.end, W.end);
   e(W.get(5), W.if);
@@ -247,41 +291,130 @@ function ukrBody(MR, NV, elem) {
       e(W.get(ACC + i * NV + j), W.vstore(16 * j));
     }
   e(W.end);
-  e(W.get(3), W.get(4), W.i32(MR), W.mul, W.add, W.set(3));           // next tile: c += MR rows
+  e(W.get(3), W.get(4), W.i32(MR), W.mul, W.add, W.set(3));           // next tile: c += MR rows,
+  e(W.get(1), W.i32(MR * LDA), W.add, W.set(1));                       // pa += MR rows
   e(W.get(6), W.i32(1), W.sub, W.set(6), W.br(0), W.end, W.end);
-  const body = [...wvec([[...uleb(2), W_I32], [...uleb(MR * NV + NV + 1), W_V128]]), ...code, 0x0b];
-  return [...uleb(body.length), ...body];
+  return wfunc([[3, W_I32], [MR * NV + NV + 1, W_V128]], code);
 }
 
-function gemmModuleBytes() {
-  const type = wsection(1, wvec([[0x60, ...wvec(new Array(7).fill([W_I32])), 0]]));
-  const funcs = wsection(3, wvec([uleb(0), uleb(0)]));
+/** gemv: for each 32-byte sliver column, two vector accumulators over k (elem = 4 or 8). */
+function gemvBody(elem, fma) {
+  const [splat, vadd, vmul, vmadd] = wops(elem);
+  // params 0 kc, 1 x, 2 pb, 3 y, 4 np, 5 add; locals 6 p, 7 x cursor, then v128 8 acc0, 9 acc1, 10 a, 11 b0, 12 b1
+  const P = 6, X = 7, A0 = 8, A1 = 9, A = 10, B0 = 11, B1 = 12;
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  e(W.block, W.loop, W.get(4), W.eqz, W.brIf(1));                      // slivers
+  e(W.vzero, W.set(A0), W.vzero, W.set(A1), W.get(0), W.set(P), W.get(1), W.set(X));
+  e(W.block, W.loop, W.get(P), W.eqz, W.brIf(1));                      // k (pb runs on through the slivers)
+  e(W.get(X), splat(0), W.set(A), W.get(2), W.vload(0), W.set(B0), W.get(2), W.vload(16), W.set(B1));
+  e(wmadd(fma, vmul, vadd, vmadd, A0, A, B0), wmadd(fma, vmul, vadd, vmadd, A1, A, B1));
+  e(W.get(X), W.i32(elem), W.add, W.set(X), W.get(2), W.i32(32), W.add, W.set(2));
+  e(W.get(P), W.i32(1), W.sub, W.set(P), W.br(0), W.end, W.end);
+  e(W.get(5), W.if);
+  e(W.get(3), W.get(3), W.vload(0), W.get(A0), vadd, W.vstore(0), W.get(3), W.get(3), W.vload(16), W.get(A1), vadd, W.vstore(16));
+  e(W.else);
+  e(W.get(3), W.get(A0), W.vstore(0), W.get(3), W.get(A1), W.vstore(16));
+  e(W.end);
+  e(W.get(3), W.i32(32), W.add, W.set(3));
+  e(W.get(4), W.i32(1), W.sub, W.set(4), W.br(0), W.end, W.end);
+  return wfunc([[2, W_I32], [5, W_V128]], code);
+}
+
+/** pack32 (see the list above). */
+function packBody() {
+  // params 0 src, 1 ld, 2 dst, 3 kc, 4 np; locals 5 s, 6 d, 7 t, 8 step
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  e(W.get(3), W.i32(32), W.mul, W.set(8));
+  e(W.block, W.loop, W.get(3), W.eqz, W.brIf(1));                      // rows
+  e(W.get(0), W.set(5), W.get(2), W.set(6), W.get(4), W.set(7));
+  e(W.block, W.loop, W.get(7), W.eqz, W.brIf(1));                      // panels
+  e(W.get(6), W.get(5), W.vload(0), W.vstore(0), W.get(6), W.get(5), W.vload(16), W.vstore(16));
+  e(W.get(5), W.i32(32), W.add, W.set(5), W.get(6), W.get(8), W.add, W.set(6));
+  e(W.get(7), W.i32(1), W.sub, W.set(7), W.br(0), W.end, W.end);
+  e(W.get(0), W.get(1), W.add, W.set(0), W.get(2), W.i32(32), W.add, W.set(2));
+  e(W.get(3), W.i32(1), W.sub, W.set(3), W.br(0), W.end, W.end);
+  return wfunc([[4, W_I32]], code);
+}
+
+/** relu in place over nbytes (a multiple of 16) at p, two vectors per step when it can. */
+function reluBody(elem) {
+  const [, , , , vgt, vne] = wops(elem);
+  // params 0 p, 1 n; locals v128 2 v, 3 zero
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  const one = (off) => e(W.get(0), W.get(0), W.vload(off), W.set(2),
+    W.get(2), W.get(2), W.get(3), vgt, W.get(2), W.get(2), vne, W.vor, W.vand, W.vstore(off));
+  e(W.vzero, W.set(3));
+  e(W.block, W.loop, W.get(1), W.i32(32), [0x49] /* i32.lt_u */, W.brIf(1));
+  one(0);
+  one(16);
+  e(W.get(0), W.i32(32), W.add, W.set(0), W.get(1), W.i32(32), W.sub, W.set(1), W.br(0), W.end, W.end);
+  e(W.get(1), W.if);
+  one(0);
+  e(W.end);
+  return wfunc([[2, W_V128]], code);
+}
+
+const WASM_EXPORTS = [["ukr_f32", 0], ["ukr_f64", 0], ["pack32", 1], ["gemv_f32", 2], ["gemv_f64", 2], ["relu_f32", 3], ["relu_f64", 3]];
+
+function gemmModuleBytes(fma) {
+  const sig = (n) => [0x60, ...wvec(new Array(n).fill([W_I32])), 0];
+  const type = wsection(1, wvec([sig(7), sig(5), sig(6), sig(2)]));
+  const funcs = wsection(3, wvec(WASM_EXPORTS.map(([, t]) => uleb(t))));
   const memory = wsection(5, wvec([[0x00, 1]]));
-  const exports = wsection(7, wvec([[...wname("mem"), 0x02, 0], [...wname("ukr_f32"), 0x00, 0], [...wname("ukr_f64"), 0x00, 1]]));
-  const code = wsection(10, wvec([ukrBody(4, 2, 4), ukrBody(4, 2, 8)]));
+  const exports = wsection(7, wvec([[...wname("mem"), 0x02, 0], ...WASM_EXPORTS.map(([name], i) => [...wname(name), 0x00, i])]));
+  const code = wsection(10, wvec([ukrBody(4, fma), ukrBody(8, fma), packBody(), gemvBody(4, fma), gemvBody(8, fma), reluBody(4), reluBody(8)]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...code]);
 }
 
-/** {mem, ukr_f32, ukr_f64} of the instantiated module, or null without WebAssembly SIMD. */
+/** The instantiated module's exports (relaxed-SIMD FMA if the engine has it), or null without WebAssembly SIMD. */
 function loadGemmModule() {
+  return loadGemmVariant(true) ?? loadGemmVariant(false);
+}
+
+function loadGemmVariant(fma) {
   try {
     if (typeof WebAssembly !== "object" || typeof WebAssembly.Instance !== "function") return null;
-    const bytes = gemmModuleBytes();
+    const bytes = gemmModuleBytes(fma);
     if (!WebAssembly.validate(bytes)) return null;
     const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
-    // self-test on one 4 x 8 tile (k = 2): guards against an engine that validates but misbehaves
-    const f = new Float32Array(ex.mem.buffer);
-    f.fill(0, 0, 128);
-    for (let i = 0; i < 8; i++) f[i] = i + 1;                   // A sliver [2][4]
-    for (let i = 0; i < 16; i++) f[16 + i] = 16 - i;            // B sliver [2][8]
-    ex.ukr_f32(2, 0, 64, 256, 32, 0, 1);
-    for (let i = 0; i < 4; i++)
-      for (let j = 0; j < 8; j++)
-        if (f[64 + i * 8 + j] !== (i + 1) * (16 - j) + (i + 5) * (8 - j)) return null;
-    return ex;
+    return selfTest(ex) ? { ...ex, fma } : null;
   } catch {
     return null;
   }
+}
+
+/** Small known products through each function: guards against an engine that validates but misbehaves. */
+function selfTest(ex) {
+  const f = new Float32Array(ex.mem.buffer), u = new Uint32Array(ex.mem.buffer);
+  f.fill(0, 0, 2048);
+  // ukr_f32, k = 2: A rows at 0 + i*WKC floats (A[i][p] = 4p + i + 1), B sliver [2][8] at float 1024, C at 1040
+  for (let i = 0; i < 4; i++) for (let p = 0; p < 2; p++) f[i * WKC + p] = 4 * p + i + 1;
+  for (let i = 0; i < 16; i++) f[1024 + i] = 16 - i;
+  ex.ukr_f32(2, 0, 4096, 4160, 32, 0, 1);
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 8; j++)
+      if (f[1040 + i * 8 + j] !== (i + 1) * (16 - j) + (i + 5) * (8 - j)) return false;
+  // gemv_f32: x = [2, 3] at float 1100 and the same B sliver: y (float 1104) = 2 B[0] + 3 B[1]
+  f[1100] = 2;
+  f[1101] = 3;
+  ex.gemv_f32(2, 4400, 4096, 4416, 1, 0);
+  for (let j = 0; j < 8; j++) if (f[1104 + j] !== 2 * (16 - j) + 3 * (8 - j)) return false;
+  // pack32: 2 rows of 2 panels (rows 80 bytes apart) -> [2 panels][2 rows][8 floats]
+  for (let i = 0; i < 40; i++) f[i] = i;
+  ex.pack32(0, 80, 256, 2, 2);
+  for (let t = 0; t < 2; t++)
+    for (let p = 0; p < 2; p++)
+      for (let j = 0; j < 8; j++) if (f[64 + (t * 2 + p) * 8 + j] !== p * 20 + t * 8 + j) return false;
+  // relu_f32 over 12 lanes (two vectors per step, then one): -0 -> +0, NaN payloads and signs kept
+  const bits = [0x80000000, 0, 0x7fc00001, 0xffc00002, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 1, 0x80000001, 0xff800001, 0x00800000];
+  const want = [0, 0, 0x7fc00001, 0xffc00002, 0x3f800000, 0, 0x7f800000, 0, 1, 0, 0xff800001, 0x00800000];
+  bits.forEach((b, i) => { u[i] = b; });
+  ex.relu_f32(0, 48);
+  for (let i = 0; i < 12; i++) if (u[i] !== want[i]) return false;
+  return true;
 }
 
 const WASM = loadGemmModule();
@@ -302,58 +435,238 @@ function wasmReserve(bytes) {
   return true;
 }
 
-const WMR = 4, WKC = 256, WMC = 128, WNC = 2048, WC_ELEMS = 1 << 22; // C buffer: at most ~4M elements per pass
+const align64 = (n) => Math.ceil(n / 64) * 64;
 
-/** The packed product through the wasm micro-kernels; C (Float32Array or Float64Array) overwritten; false when memory ran out (C untouched). */
-function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) {
+// ---------------------------------------------------------------- cache of constant operands
+// A graph's constant tensors (kernel inputs with constant: true) never change, so the
+// packed form of a constant GEMM operand (a matmul / linear weight as B, a conv weight as
+// A) is built on its first use and kept in the wasm memory for every later run: no packing
+// and no copy of the weight per run, which for a batch-1 layer (M = 1) is most of the work.
+//
+// Invariants:
+//   - only callers that got constant: true for the operand's tensor pass constA / constB;
+//     a user's array (a graph input) may change between runs and is never cached.
+//   - entries are keyed by the data TypedArray (a WeakMap: no strong reference to it) and
+//     by the layout (offset, strides, dims), so two views of one weight get two entries.
+//   - each entry's regions are released (heapFree) when its data array is garbage
+//     collected (FinalizationRegistry) or by clearGemmCache(); without a
+//     FinalizationRegistry nothing is cached. At most CACHE_BYTES_MAX bytes are cached;
+//     beyond that (or when the memory cannot grow) the operand is packed per call as usual.
+//   - regions live below heapTop; a call's scratch starts at align64(heapTop), so cache
+//     regions must be allocated BEFORE the call lays out its scratch.
+const CACHE_BYTES_MAX = 512 * 2 ** 20;
+let heapTop = 0, cachedBytes = 0;
+const heapHoles = []; // freed regions below heapTop: [offset, bytes], sorted by offset, coalesced
+let cacheByData = new WeakMap(); // data TypedArray -> entry {byKey: Map(layout key -> byte offset), regions: [[offset, bytes]]}
+const liveEntries = new Set();
+const cacheRegistry = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(releaseEntry) : null;
+
+/** A 64-aligned region of `bytes` below heapTop (first fit in the holes, else at the top); -1 when the memory cannot grow. */
+function heapAlloc(bytes) {
+  for (let i = 0; i < heapHoles.length; i++) {
+    const h = heapHoles[i];
+    if (h[1] < bytes) continue;
+    const off = h[0];
+    if (h[1] === bytes) heapHoles.splice(i, 1);
+    else { h[0] += bytes; h[1] -= bytes; }
+    return off;
+  }
+  if (!wasmReserve(heapTop + bytes)) return -1;
+  const off = heapTop;
+  heapTop += bytes;
+  return off;
+}
+
+/** Return a region to the holes (merged with its neighbours; a hole reaching heapTop lowers it). */
+function heapFree(off, bytes) {
+  let i = 0;
+  while (i < heapHoles.length && heapHoles[i][0] < off) i++;
+  heapHoles.splice(i, 0, [off, bytes]);
+  if (i + 1 < heapHoles.length && off + bytes === heapHoles[i + 1][0]) {
+    heapHoles[i][1] += heapHoles[i + 1][1];
+    heapHoles.splice(i + 1, 1);
+  }
+  if (i > 0 && heapHoles[i - 1][0] + heapHoles[i - 1][1] === off) {
+    heapHoles[i - 1][1] += heapHoles[i][1];
+    heapHoles.splice(i, 1);
+  }
+  const last = heapHoles[heapHoles.length - 1];
+  if (last[0] + last[1] === heapTop) {
+    heapTop = last[0];
+    heapHoles.pop();
+  }
+}
+
+function releaseEntry(entry) {
+  if (!liveEntries.delete(entry)) return;
+  for (const [off, bytes] of entry.regions) {
+    heapFree(off, bytes);
+    cachedBytes -= bytes;
+  }
+}
+
+/** Byte offset of the cached layout `key` of `data`, or -1. */
+function cacheLookup(data, key) {
+  return cacheByData.get(data)?.byKey.get(key) ?? -1;
+}
+
+/** A new region of `bytes` for layout `key` of `data` (the caller fills it before laying out its scratch); -1 when not cached. */
+function cacheInsert(data, key, bytes) {
+  bytes = align64(bytes);
+  if (!cacheRegistry || cachedBytes + bytes > CACHE_BYTES_MAX) return -1;
+  const off = heapAlloc(bytes);
+  if (off < 0) return -1;
+  let entry = cacheByData.get(data);
+  if (!entry) {
+    entry = { byKey: new Map(), regions: [] };
+    cacheByData.set(data, entry);
+    liveEntries.add(entry);
+    cacheRegistry.register(data, entry, entry);
+  }
+  entry.byKey.set(key, off);
+  entry.regions.push([off, bytes]);
+  cachedBytes += bytes;
+  return off;
+}
+
+/** Drop every cached panel (their memory is reused; the module's memory itself never shrinks). */
+export function clearGemmCache() {
+  for (const entry of [...liveEntries]) {
+    cacheRegistry.unregister(entry);
+    releaseEntry(entry);
+  }
+  cacheByData = new WeakMap();
+}
+
+/** {entries, bytes, top} of the cache: layouts cached, their bytes, the end of the regions (for tests and benchmarks). */
+export function gemmCacheStats() {
+  let n = 0;
+  for (const entry of liveEntries) n += entry.byKey.size;
+  return { entries: n, bytes: cachedBytes, top: heapTop };
+}
+
+/**
+ * The packed panels of a constant B [K, N] (at bo, strides rsb, csb), built on first use:
+ * block (jc, pc) (jc a multiple of WNC, pc of WKC) is [ncp/NR][kc][NR] at element
+ * offset jc*K + pc*ncp from the region's start (ncp = the block's width rounded up to NR,
+ * zero-padded); byte offset of the region, or -1 when it cannot be cached.
+ */
+function cachedPanelsB(B, bo, rsb, csb, K, N, elem, NR) {
+  const key = `B ${bo} ${rsb} ${csb} ${K} ${N}`;
+  let off = cacheLookup(B, key);
+  if (off >= 0) return off;
+  // the region and, above it, the scratch for wasmPackB's staging rows (reserved first: an
+  // entry, once inserted, must be filled)
+  const bytes = align64(Math.ceil(N / NR) * NR * K * elem), stageBytes = Math.min(K, WKC) * Math.min(N, WNC) * elem;
+  if (!wasmReserve(heapTop + bytes + stageBytes)) return -1;
+  off = cacheInsert(B, key, bytes);
+  if (off < 0) return -1;
+  const stage = align64(heapTop);
+  const f = elem === 8 ? wasmF64 : wasmF32, base = off / elem;
+  for (let jc = 0; jc < N; jc += WNC) {
+    const nc = Math.min(WNC, N - jc), ncp = Math.ceil(nc / NR) * NR;
+    for (let pc = 0; pc < K; pc += WKC)
+      wasmPackB(f, base + jc * K + pc * ncp, stage / elem, B, bo + pc * rsb + jc * csb, rsb, csb, Math.min(WKC, K - pc), nc, NR);
+  }
+  return off;
+}
+
+/**
+ * The row blocks of a constant A [M, K] (at ao, strides rsa, csa), built on first use: for
+ * each pc (a multiple of WKC), rows [0, Mp) (M rounded up to MR, zero-padded) of its kc
+ * columns, WKC elements apart, at element offset (pc/WKC)*Mp*WKC from the region's start.
+ * Byte offset of the region, or -1 (not cached, also when the WKC row stride would more
+ * than quadruple a small-K operand).
+ */
+function cachedRowsA(A, ao, rsa, csa, M, K, elem) {
+  const key = `A ${ao} ${rsa} ${csa} ${M} ${K}`;
+  let off = cacheLookup(A, key);
+  if (off >= 0) return off;
+  const Mp = Math.ceil(M / WMR) * WMR, bytes = Math.ceil(K / WKC) * Mp * WKC * elem;
+  if (bytes > 4 * M * K * elem + (1 << 20)) return -1;
+  off = cacheInsert(A, key, bytes);
+  if (off < 0) return -1;
+  const f = elem === 8 ? wasmF64 : wasmF32, base = off / elem;
+  for (let pc = 0; pc < K; pc += WKC)
+    wasmCopyA(f, base + (pc / WKC) * Mp * WKC, A, ao + pc * csa, rsa, csa, M, Math.min(WKC, K - pc));
+  return off;
+}
+
+// ---------------------------------------------------------------- packing into the wasm memory
+
+/**
+ * B[0:kc, 0:n] (at bo, strides rsb, csb) -> NR-wide slivers [kc][NR] at f[d], zero-padded.
+ * Row-major B (csb == 1): the whole panels' part of each row is copied to a staging area
+ * at f[stage] with TypedArray.set (a memcpy), then the wasm pack32 lays the panels out;
+ * the rest element by element.
+ */
+function wasmPackB(f, d, stage, B, bo, rsb, csb, kc, n, NR) {
+  const elem = f.BYTES_PER_ELEMENT;
+  let full = 0;
+  if (csb === 1 && n >= NR) {
+    full = n - (n % NR);
+    for (let p = 0; p < kc; p++) f.set(B.subarray(bo + p * rsb, bo + p * rsb + full), stage + p * full);
+    WASM.pack32(stage * elem, full * elem, d * elem, kc, full / NR);
+  }
+  for (let jr = full, o = d + full * kc; jr < n; jr += NR, o += kc * NR) {
+    const nr = Math.min(NR, n - jr);
+    if (nr < NR) f.fill(0, o, o + kc * NR);
+    for (let j = 0; j < nr; j++)
+      for (let p = 0, t = o + j, s = bo + (jr + j) * csb; p < kc; p++, t += NR, s += rsb) f[t] = B[s];
+  }
+}
+
+/** A[0:m, 0:kc] (at ao, strides rsa, csa) -> rows WKC elements apart at f[d]; rows up to a multiple of MR zeroed. */
+function wasmCopyA(f, d, A, ao, rsa, csa, m, kc) {
+  for (let i = 0; i < m; i++, d += WKC, ao += rsa) {
+    if (csa === 1 && kc >= 32) f.set(A.subarray(ao, ao + kc), d); // a memcpy (short rows: the loop is cheaper)
+    else for (let p = 0, s = ao; p < kc; p++, s += csa) f[d + p] = A[s];
+  }
+  for (let i = m; i % WMR !== 0; i++, d += WKC) f.fill(0, d, d + kc);
+}
+
+// ---------------------------------------------------------------- the wasm products
+
+/**
+ * The packed product through the wasm micro-kernels; C (Float32Array or Float64Array)
+ * overwritten; false when memory ran out (C untouched). constA / constB: the operand is a
+ * graph constant, so its packed form is taken from (or put in) the cache; onlyIfCached:
+ * return false (C untouched) unless B's panels are cached.
+ */
+function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false, onlyIfCached = false) {
   const f64 = C instanceof Float64Array, elem = f64 ? 8 : 4, NR = f64 ? 4 : 8;
+  // cached operands first: creating a cache entry moves heapTop, hence the scratch
+  const bCache = constB ? cachedPanelsB(B, bo, rsb, csb, K, N, elem, NR) : -1;
+  if (onlyIfCached && bCache < 0) return false;
+  if (M === 1 && bCache >= 0) return gemvWasm(N, K, A, ao, csa, bCache, C, co, elem, NR);
+  const aCache = constA ? cachedRowsA(A, ao, rsa, csa, M, K, elem) : -1;
   const ukr = f64 ? WASM.ukr_f64 : WASM.ukr_f32;
-  const kcMax = Math.min(K, WKC), ncMax = Math.min(Math.ceil(N / NR) * NR, WNC);
+  const kcMax = Math.min(K, WKC), ncMax = Math.min(Math.ceil(N / NR) * NR, WNC), Mp = Math.ceil(M / WMR) * WMR;
   let MG = Math.floor(WC_ELEMS / ncMax / WMC) * WMC;              // rows per pass (C buffer bound)
   if (MG < WMC) MG = WMC;
-  const mgMax = Math.min(Math.ceil(M / WMR) * WMR, MG);
-  // layout (bytes, 64-aligned): A block [WMC x kc] | B panel [kc x nc] | C buffer [mg x nc]
-  const paB = 0, pbB = paB + Math.ceil((WMC * kcMax * elem) / 64) * 64, cB = pbB + Math.ceil((kcMax * ncMax * elem) / 64) * 64;
+  const mgMax = Math.min(Mp, MG);
+  // scratch (bytes, 64-aligned): A block [WMC rows x WKC] | B panel [kc x nc] | B staging [kc x nc] | C buffer [mg x nc]
+  // (the A block and B panels only when that operand is not cached)
+  const aBytes = aCache < 0 ? align64(WMC * WKC * elem) : 0, bBytes = bCache < 0 ? align64(kcMax * ncMax * elem) : 0;
+  const paB = align64(heapTop), pbB = paB + aBytes, sbB = pbB + bBytes, cB = sbB + bBytes;
   if (!wasmReserve(cB + mgMax * ncMax * elem)) return false;
   const f = f64 ? wasmF64 : wasmF32;
-  const pa = paB / elem, pb = pbB / elem, cb = cB / elem;
+  const cb = cB / elem;
   for (let m0 = 0; m0 < M; m0 += MG) {
     const mg = Math.min(MG, M - m0);
     for (let jc = 0; jc < N; jc += WNC) {
       const nc = Math.min(WNC, N - jc), ncp = Math.ceil(nc / NR) * NR;
       for (let pc = 0; pc < K; pc += WKC) {
-        const kc = Math.min(WKC, K - pc);
-        // B[pc:pc+kc, jc:jc+nc] -> NR-wide slivers [kc][NR], zero-padded
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = Math.min(NR, nc - jr), o = pb + jr * kc, s0 = bo + pc * rsb + (jc + jr) * csb;
-          if (csb === 1 && nr === NR) {
-            if (NR === 8)
-              for (let p = 0, d = o, s = s0; p < kc; p++, d += 8, s += rsb) {
-                f[d] = B[s]; f[d + 1] = B[s + 1]; f[d + 2] = B[s + 2]; f[d + 3] = B[s + 3];
-                f[d + 4] = B[s + 4]; f[d + 5] = B[s + 5]; f[d + 6] = B[s + 6]; f[d + 7] = B[s + 7];
-              }
-            else
-              for (let p = 0, d = o, s = s0; p < kc; p++, d += 4, s += rsb) {
-                f[d] = B[s]; f[d + 1] = B[s + 1]; f[d + 2] = B[s + 2]; f[d + 3] = B[s + 3];
-              }
-          } else {
-            if (nr < NR) f.fill(0, o, o + kc * NR);
-            for (let j = 0; j < nr; j++)
-              for (let p = 0, d = o + j, s = s0 + j * csb; p < kc; p++, d += NR, s += rsb) f[d] = B[s];
-          }
-        }
+        const kc = Math.min(WKC, K - pc), add = pc > 0 ? 1 : 0;
+        let pbAt = pbB; // the panels of block (jc, pc)
+        if (bCache >= 0) pbAt = bCache + (jc * K + pc * ncp) * elem;
+        else wasmPackB(f, pbB / elem, sbB / elem, B, bo + pc * rsb + jc * csb, rsb, csb, kc, nc, NR);
         for (let ic = 0; ic < mg; ic += WMC) {
-          const mc = Math.min(WMC, mg - ic), mt = Math.ceil(mc / WMR);
-          // A[m0+ic : +mc, pc:pc+kc] -> MR-high slivers [kc][MR], zero-padded
-          if (mc % WMR) f.fill(0, pa + (mt - 1) * WMR * kc, pa + mt * WMR * kc);
-          for (let i = 0; i < mc; i++) {
-            const s0 = ao + (m0 + ic + i) * rsa + pc * csa;
-            const d0 = pa + ((i / WMR) | 0) * WMR * kc + (i % WMR);
-            if (csa === 1) for (let p = 0, d = d0; p < kc; p++, d += WMR) f[d] = A[s0 + p];
-            else for (let p = 0, d = d0, s = s0; p < kc; p++, d += WMR, s += csa) f[d] = A[s];
-          }
-          const add = pc > 0 ? 1 : 0, cRow = cB + ic * ncp * elem;
-          for (let jr = 0; jr < ncp; jr += NR) ukr(kc, paB, pbB + jr * kc * elem, cRow + jr * elem, ncp * elem, add, mt);
+          const mc = Math.min(WMC, mg - ic), mt = Math.ceil(mc / WMR), cRow = cB + ic * ncp * elem;
+          let paAt = paB; // rows m0 + ic .. of A's columns pc ..
+          if (aCache >= 0) paAt = aCache + ((pc / WKC) * Mp + m0 + ic) * WKC * elem;
+          else wasmCopyA(f, paB / elem, A, ao + (m0 + ic) * rsa + pc * csa, rsa, csa, mc, kc);
+          for (let jr = 0; jr < ncp; jr += NR) ukr(kc, paAt, pbAt + jr * kc * elem, cRow + jr * elem, ncp * elem, add, mt);
         }
       }
       for (let i = 0; i < mg; i++) {
@@ -365,36 +678,100 @@ function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) {
   return true;
 }
 
+/**
+ * M = 1 with B's panels cached (a batch-1 layer): y = x @ B streams the packed panels once
+ * (memory-bound: no tile of A to reuse them for). x is copied in, y computed in the scratch
+ * and copied out to C[co .. co + N).
+ */
+function gemvWasm(N, K, A, ao, csa, bCache, C, co, elem, NR) {
+  const xB = align64(heapTop), yB = xB + align64(K * elem);
+  if (!wasmReserve(yB + Math.ceil(N / NR) * NR * elem)) return false;
+  const f = elem === 8 ? wasmF64 : wasmF32, gemv = elem === 8 ? WASM.gemv_f64 : WASM.gemv_f32, x = xB / elem;
+  if (csa === 1) f.set(A.subarray(ao, ao + K), x);
+  else for (let k = 0; k < K; k++) f[x + k] = A[ao + k * csa];
+  for (let jc = 0; jc < N; jc += WNC) {
+    const nc = Math.min(WNC, N - jc), ncp = Math.ceil(nc / NR) * NR;
+    for (let pc = 0; pc < K; pc += WKC)
+      gemv(Math.min(WKC, K - pc), xB + pc * elem, bCache + (jc * K + pc * ncp) * elem, yB + jc * elem, ncp / NR, pc > 0 ? 1 : 0);
+  }
+  C.set(f.subarray(yB / elem, yB / elem + N), co);
+  return true;
+}
+
+// ---------------------------------------------------------------- relu (for elementwise.js)
+const RELU_CHUNK = 1 << 15; // elements per pass through the wasm memory (128 / 256 KB: stays in L2)
+export const RELU_WASM_MIN = 64; // below this, the JS loop (call and copy overhead)
+
+/**
+ * y[0:n) = relu(x[0:n)) for Float32Array / Float64Array x and y through the wasm relu
+ * (chunks copied in and out with TypedArray.set); false without WebAssembly SIMD or
+ * memory (y untouched). Exported for the relu kernel of elementwise.js: it shares this
+ * module, whose memory holds the GEMM cache (its scratch is above heapTop too).
+ */
+export function reluWasm(x, y, n) {
+  if (!WASM) return false;
+  const elem = x.BYTES_PER_ELEMENT, chunk = Math.min(n, RELU_CHUNK), base = align64(heapTop);
+  if (!wasmReserve(base + align64(chunk * elem))) return false;
+  const f = elem === 8 ? wasmF64 : wasmF32, relu = elem === 8 ? WASM.relu_f64 : WASM.relu_f32, d = base / elem;
+  for (let i = 0; i < n; i += chunk) {
+    const c = Math.min(chunk, n - i);
+    f.set(x.subarray(i, i + c), d);
+    relu(base, Math.ceil((c * elem) / 16) * 16);
+    y.set(f.subarray(d, d + c), i);
+  }
+  return true;
+}
+
 const SMALL = 4;
 const WASM_MIN_WORK = 1 << 15; // M*N*K below this stays in JS (call and copy overhead)
+const CACHE_MIN_ELEMS = 1 << 12; // a constant B with N*K at least this goes to wasm (cached) whatever M
 
 /**
  * C[co + i*ldc + j] = sum_k A[ao + i*rsa + k*csa] * B[bo + k*rsb + j*csb] for i < M, j < N
- * (C overwritten; A, B, C all Float32Array or all Float64Array; sums rounded once on store).
+ * (C overwritten; A, B, C all Float32Array or all Float64Array; sums rounded once on store
+ * in the JS paths, accumulated in the dtype's lanes in wasm). constA / constB: that
+ * operand's data is a graph constant (a tensor with constant: true, never changed), so
+ * its packed form may be cached across calls — NEVER pass true for anything else.
  */
-export function gemm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) {
+export function gemm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false) {
   if (M === 0 || N === 0) return;
   if (K === 0) {
     for (let i = 0; i < M; i++) C.fill(0, co + i * ldc, co + i * ldc + N);
     return;
   }
+  // a constant B (a weight) is packed once and cached: wasm pays off for any M, including
+  // the matrix-vector product of a batch-1 layer (gemvWasm); when it cannot be cached,
+  // the choice below is made as for any B
+  if (WASM && constB && N * K >= CACHE_MIN_ELEMS && gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, true, true)) return;
   if (csa === 1 && rsb === 1 && (N <= SMALL || M <= 2)) return gemmDot(M, N, K, A, ao, rsa, B, bo, csb, C, co, ldc);
   if (csb === 1 && M <= SMALL) return gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc);
-  if (WASM && M * N * K >= WASM_MIN_WORK && gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc)) return;
+  if (WASM && M * N * K >= WASM_MIN_WORK && gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, constB)) return;
   gemmPacked(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc);
 }
 
 /**
  * Each GEMM algorithm by name, with gemm's signature, for tests: "packed" (JS micro-kernel),
- * "wasm" (null without WebAssembly SIMD), "dot" (needs csa == 1 and rsb == 1), "axpy"
- * (needs csb == 1). gemm picks one by shape.
+ * "wasm" (null without WebAssembly SIMD; "wasmConstA" / "wasmConstB" / "wasmConstAB": the
+ * same with that operand cached, and M = 1 with B cached is gemvWasm), "dot" (needs
+ * csa == 1 and rsb == 1), "axpy" (needs csb == 1). gemm picks one by shape.
  */
+const wasmPath = (constA, constB) => (WASM
+  ? (M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) => {
+    if (!gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, constB)) throw new Error("wasm memory");
+  }
+  : null);
 export const GEMM_PATHS = {
   packed: gemmPacked,
-  wasm: WASM ? (...args) => { if (!gemmWasm(...args)) throw new Error("wasm memory"); } : null,
+  wasm: wasmPath(false, false),
+  wasmConstA: wasmPath(true, false),
+  wasmConstB: wasmPath(false, true),
+  wasmConstAB: wasmPath(true, true),
   dot: (M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) => gemmDot(M, N, K, A, ao, rsa, B, bo, csb, C, co, ldc),
   axpy: (M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc) => gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc),
 };
+
+/** Whether the wasm micro-kernel uses relaxed-SIMD multiply-add (for tests and benchmarks). */
+export const GEMM_WASM_FMA = WASM ? WASM.fma : false;
 
 // ---------------------------------------------------------------- matmul
 // a [..., n, k] @ b [..., k, m] -> [..., n, m]: a 1-D a is [1, k] and a 1-D b is [k, 1], the
@@ -439,10 +816,11 @@ register("matmul", {
     const nb = batch.length, count = batch.reduce((p, d) => p * d, 1);
     const idx = new Array(nb).fill(0);
     const A = a.data, B = b.data, C = y.data, dt = a.dtype;
+    const constA = a.constant === true, constB = b.constant === true; // graph constants: packed forms cached (gemm)
     let offa = 0, offb = 0;
     for (let t = 0; t < count; t++) {
       const ea = offa * M * K, eb = offb * K * N, ec = t * M * N;
-      if (dt === "float32" || dt === "float64") gemm(M, N, K, A, ea, K, 1, B, eb, N, 1, C, ec, N);
+      if (dt === "float32" || dt === "float64") gemm(M, N, K, A, ea, K, 1, B, eb, N, 1, C, ec, N, constA, constB);
       else if (dt === "int32") mmInt32(M, N, K, A, ea, B, eb, C, ec);
       else if (dt === "uint8") mmUint8(M, N, K, A, ea, B, eb, C, ec);
       else mmInt64(M, N, K, A, ea, B, eb, C, ec);
@@ -517,7 +895,7 @@ register("linear", {
     const y = outputs[0].data;
     if (y.length === 0) return;
     const N = w.shape[0], K = w.shape[1], M = y.length / N;
-    gemm(M, N, K, x.data, 0, K, 1, w.data, 0, 1, K, y, 0, N);
+    gemm(M, N, K, x.data, 0, K, 1, w.data, 0, 1, K, y, 0, N, x.constant === true, w.constant === true);
     if (bias)
       for (let i = 0; i < M; i++) {
         const r = i * N;
