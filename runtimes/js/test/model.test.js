@@ -137,6 +137,18 @@ test("run.js: outputs, --check, and exit codes", () => {
   r = run(path.join(EXAMPLES, "mlp", "model.json"), path.join(dir, "bad.bin"));
   assert.equal(r.status, 4);
   assert.match(r.stderr, /\[E_INPUT\]/);
+  writeTensorsFile(path.join(dir, "none.bin"), {});
+  r = run(path.join(EXAMPLES, "mlp", "model.json"), path.join(dir, "none.bin"));
+  assert.equal(r.status, 4);
+  assert.match(r.stderr, /input 'x' is missing/);
+  // an out-of-range gather index is a run failure (exit 5, E_INDEX)
+  const g = doc({ inputs: [{ name: "x", dtype: "int64", shape: ["N"] }], outputs: [{ name: "y", dtype: "int64", shape: [] }],
+    nodes: [{ op: "gather", inputs: ["x", "w"], outputs: ["y"] }] });
+  fs.writeFileSync(path.join(dir, "g.json"), JSON.stringify(g));
+  writeTensorsFile(path.join(dir, "g.bin"), { x: { dtype: "int64", shape: [1], data: BigInt64Array.from([5n]) } });
+  r = run(path.join(dir, "g.json"), path.join(dir, "g.bin"));
+  assert.equal(r.status, 5, r.stderr);
+  assert.match(r.stderr, /^run\.js: \[E_INDEX\] .*node 0 \(gather\): index 1 is out of range for axis 0 of size 1/);
   fs.rmSync(dir, { recursive: true });
 });
 
