@@ -313,6 +313,14 @@ def _dropout_scale(p, dtype):
     return np.asarray(1.0 / (1.0 - p), dtype=np.float64).astype(dtype)
 
 
+@shape_rule("dropout")
+def _dropout_shape(shapes, attrs):
+    x, key = shapes
+    if len(key) != 0:
+        raise ShapeError(f"input 1 (key) has shape {shape_str(key)}; expected [] (an int64 scalar)", field="inputs[1]")
+    return [tuple(x)]
+
+
 @impl("dropout")
 def _dropout(x, key, *, p):
     u = _random_uniform(key, shape=x.shape, dtype=x.dtype.name)

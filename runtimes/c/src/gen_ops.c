@@ -384,7 +384,7 @@ const struct jag_op_def JAG_OP_DEFS[JAG_OP_COUNT] = {
     {"logical_or", 0, 1, 2, 2, in_logical_or, 1, out_logical_or, 0, NULL, NULL, 0, NULL, "broadcast", 0},
     {"linear", 0, 1, 3, 2, in_linear, 1, out_linear, 1, types_linear, tvars_linear, 0, NULL, "linear", 3},
     {"embedding", 0, 1, 2, 2, in_embedding, 1, out_embedding, 2, types_embedding, tvars_embedding, 0, NULL, "embedding", 0},
-    {"dropout", 0, 1, 2, 2, in_dropout, 1, out_dropout, 2, types_dropout, tvars_dropout, 1, attrs_dropout, "same", 0},
+    {"dropout", 0, 1, 2, 2, in_dropout, 1, out_dropout, 2, types_dropout, tvars_dropout, 1, attrs_dropout, "dropout", 0},
     {"conv2d", 0, 1, 3, 2, in_conv2d, 1, out_conv2d, 1, types_conv2d, tvars_conv2d, 4, attrs_conv2d, "conv2d", 3},
     {"max_pool2d", 0, 1, 1, 1, in_max_pool2d, 1, out_max_pool2d, 1, types_max_pool2d, tvars_max_pool2d, 4, attrs_max_pool2d, "pool2d", 0},
     {"avg_pool2d", 0, 1, 1, 1, in_avg_pool2d, 1, out_avg_pool2d, 1, types_avg_pool2d, tvars_avg_pool2d, 4, attrs_avg_pool2d, "pool2d", 3},
