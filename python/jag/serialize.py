@@ -220,6 +220,9 @@ def save(graph: Graph, path, *, inline_limit: int = INLINE_LIMIT):
 # ---------------------------------------------------------------- reading
 
 _STRING_OR_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
+# An escaped backslash (skipped), or a \u escape of U+0000 or of a surrogate (a high one
+# possibly followed by its low half): what spec/README.md §2 forbids in strings.
+_SPECIAL_ESCAPE = re.compile(r'\\\\|\\u(0000|[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?|[dD][c-fC-F][0-9a-fA-F]{2})')
 
 
 def _where(text: str, pos: int) -> str:
@@ -248,7 +251,15 @@ def _parse_json(text: str, file):
     if not text.strip():
         raise JSONFormatError("line 1, column 1: the file is empty", file=file)
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        doc = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        if "\\u" in text:
+            for m in _SPECIAL_ESCAPE.finditer(text):
+                esc = m.group(1)
+                if esc is None or len(esc) == 10:       # an escaped backslash, or a surrogate pair
+                    continue
+                what = "\\u0000 (NUL)" if esc == "0000" else f"the unpaired surrogate \\u{esc}"
+                raise JSONFormatError(f"{_where(text, m.start())}: {what} is not allowed in strings", file=file)
+        return doc
     except JSONFormatError:
         raise
     except json.JSONDecodeError as e:

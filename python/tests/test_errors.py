@@ -165,6 +165,18 @@ def test_json_nonfinite_literal_position_skips_strings(model):
            contains=f"line {row + 1}, column {lines[row].index('NaN') + 1}: 'NaN' is not valid JSON")
 
 
+@pytest.mark.parametrize("escape,ok", [("a\\u0000b", False), ("\\ud800", False), ("\\udc00x", False),
+                                       ("\\ud83d\\ude00", True), ("\\\\u0000", True)])
+def test_json_nul_and_unpaired_surrogates(model, escape, ok):
+    """spec §2: strings hold no U+0000 and no unpaired surrogate (C and JS strings could not)."""
+    text = model.read_text().replace('"opset": 1,', f'"opset": 1, "doc": "{escape}",', 1)
+    model.write_text(text)
+    if ok:
+        jag.load(model)
+    else:
+        expect(E.JSONFormatError, jag.load, model, file=model, contains="line ")
+
+
 def test_json_duplicate_keys(model):
     text = model.read_text()
     model.write_text(text.replace('"opset": 1,', '"opset": 1, "opset": 1,', 1))
