@@ -519,13 +519,13 @@ def test_sidecar_replaced_by_folder(sidecar_model):
 
 
 @pytest.mark.parametrize("name", ["../x.bin", "/etc/passwd", "sub/x.bin", "sub\\x.bin", "..", ".hidden.bin",
-                                  "C:x.bin", "model.bin/", "x\x00.bin", "x\n.bin"])
+                                  "C:x.bin", "model.bin/", "x\n.bin"])
 def test_sidecar_bad_path(sidecar_model, name):
     def corrupt(d):
         d["files"][0]["path"] = name
         d["tensors"][0]["file"] = name
     edit(sidecar_model, corrupt)
-    shown = name.replace("\0", "\\x00").replace("\n", "\\n")
+    shown = name.replace("\n", "\\n")   # (a NUL in a name is already E_JSON: spec §2)
     err = expect(E.PathError, jag.load, sidecar_model, file=sidecar_model, contains=f"sidecar path '{shown}'")
     assert all(isinstance(e, E.PathError) for e in err.errors), [str(e) for e in err.errors]
     assert len(err.errors) == 1, [str(e) for e in err.errors]
