@@ -35,14 +35,15 @@ def dim_names(shape) -> set:
 
 
 def check_numel(shape, what="shape"):
-    """ShapeError when a static shape's element count does not fit in int64."""
+    """ShapeError when the product of a static shape's non-zero dims does not fit in int64
+    (spec §5: zero dims aside, so [2**40, 2**40, 0] is refused too — numpy cannot hold it)."""
     n = 1
     for d in shape:
         if isinstance(d, Dim):
             return
-        n *= d
+        n *= d or 1
     if n > INT64_MAX:
-        raise ShapeError(f"{what} {shape_str(shape)} has {n} elements, which overflows int64")
+        raise ShapeError(f"{what} {shape_str(shape)}: the product of its non-zero dims, {n}, overflows int64")
 
 
 def _reaches(deps: dict, start: int, goal: int) -> list | None:

@@ -31,18 +31,20 @@ enum jag_status jag_exec_set_shape(struct jag_exec *x, int32_t i, int32_t ndim, 
     if (ndim < 0 || ndim > JAG_MAX_DIMS)
         return jag_exec_fail(x, JAG_STATUS_E_SHAPE, "output %d has rank %d; the C runtime supports at most %d", (int)i,
                              (int)ndim, JAG_MAX_DIMS);
+    /* spec §5: the product of the non-zero dims must fit in int64 (so [2^40, 2^40, 0] is
+     * E_SHAPE too, as numpy cannot hold it); a zero dim makes the element count 0. */
     int64_t n = 1;
     bool overflow = false, empty = false;
-    for (int32_t k = 0; k < ndim; k++) empty = empty || shape[k] == 0;   /* [2^40, 2^40, 0] has 0 elements */
     for (int32_t k = 0; k < ndim; k++) {
         if (shape[k] < 0) {
             char buf[256];
             return jag_exec_fail(x, JAG_STATUS_E_SHAPE, "output %d would have a negative dim: %s", (int)i,
                                  jag_shape_str(shape, ndim, buf, sizeof buf));
         }
-        if (!jag_mul_i64(n, shape[k], &n)) overflow = true;
+        if (shape[k] == 0) empty = true;
+        else if (!jag_mul_i64(n, shape[k], &n)) overflow = true;
     }
-    if (empty) n = 0, overflow = false;
+    if (empty && !overflow) n = 0;
     int64_t bytes = 0;
     if (overflow || !jag_mul_i64(n, (int64_t)jag_dtype_size(v->dtype), &bytes) || (uint64_t)bytes > (uint64_t)SIZE_MAX) {
         char buf[256];
@@ -232,9 +234,9 @@ enum jag_status jag_model_set_input(struct jag_model *m, int32_t index, enum jag
                               (int)io->ndim, (int)ndim);
     int64_t n = 1, bytes;
     bool empty = false;
-    for (int32_t k = 0; k < ndim; k++) empty = empty || shape[k] == 0;
     for (int32_t k = 0; k < ndim; k++) {
-        if (shape[k] < 0 || (!empty && !jag_mul_i64(n, shape[k], &n)))
+        if (shape[k] == 0) { empty = true; continue; }   /* zero dims aside, the count must fit (spec §5) */
+        if (shape[k] < 0 || !jag_mul_i64(n, shape[k], &n))
             return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': invalid dim %lld at axis %d", v->name,
                                   (long long)shape[k], (int)k);
         if (io->shape[k] >= 0 && shape[k] != io->shape[k]) {

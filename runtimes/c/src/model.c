@@ -506,10 +506,11 @@ static enum jag_status static_size(struct jag_model *m, const char *name, enum j
 {
     int64_t n = 1;
     bool empty = false;
-    for (int32_t k = 0; k < ndim; k++) empty = empty || shape[k] == 0;
-    for (int32_t k = 0; k < ndim && !empty; k++)
+    for (int32_t k = 0; k < ndim; k++) {
+        if (shape[k] == 0) { empty = true; continue; }   /* zero dims aside, the count must fit (spec §5) */
         if (!jag_mul_i64(n, shape[k], &n))
             return jag_model_fail(m, JAG_STATUS_E_SHAPE, -1, "tensor '%s': element count overflows int64", name);
+    }
     if (empty) n = 0;
     if (!jag_mul_i64(n, (int64_t)jag_dtype_size(dt), nbytes) || (uint64_t)*nbytes > (uint64_t)SIZE_MAX)
         return jag_model_fail(m, JAG_STATUS_E_SHAPE, -1, "tensor '%s': byte count overflows", name);

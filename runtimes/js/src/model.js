@@ -224,10 +224,10 @@ export class Model {
         const ins = n.inputs.map((x) => types.get(x));
         const outShapes = kernelFor(n.op).prepare(ins, attrs);
         outShapes.forEach((s, k) => {
-          let count = 1n;
+          let count = 1n;   // the product of the non-zero dims must fit (spec §5)
           for (const d of s) {
             if (!Number.isInteger(d) || d < 0) throw new JagError("E_SHAPE", `output ${k} would have an invalid dim: ${shapeStr(s)}`);
-            count *= BigInt(d);
+            if (d !== 0) count *= BigInt(d);
           }
           if (count * BigInt(DTYPES[n.outDtypes[k]].itemsize) > INT64_MAX || count > 2n ** 53n)
             throw new JagError("E_SHAPE", `output ${k} shape ${shapeStr(s)} has more elements than int64 can count`);
@@ -367,10 +367,11 @@ function readTensors(doc, weights, file, verifySha256) {
     return f.bytes;
   };
   for (const t of doc.tensors ?? []) {
-    let n = 1n;
-    for (const d of t.shape) n *= BigInt(d);
+    let n = 1n, nonzero = 1n;   // the product of the non-zero dims must fit (spec §5)
+    for (const d of t.shape) { n *= BigInt(d); if (d !== 0) nonzero *= BigInt(d); }
     const nbytes = n * BigInt(DTYPES[t.dtype].itemsize);
-    if (nbytes > INT64_MAX || n > 2n ** 53n) throw new JagError("E_SHAPE", `tensor '${t.name}': element count overflows`, ctx);
+    if (nonzero * BigInt(DTYPES[t.dtype].itemsize) > INT64_MAX || nonzero > 2n ** 53n)
+      throw new JagError("E_SHAPE", `tensor '${t.name}': element count overflows`, ctx);
     let bytes;
     if ("base64" in t) {
       try { bytes = decodeBase64(t.base64); } catch (e) { throw new JagError("E_TENSOR_DATA", `tensor '${t.name}': invalid base64 (${e.message})`, ctx); }
