@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 JS_STAMP := runtimes/js/node_modules/.installed
 
-.PHONY: demo test test-py test-c test-c-sanitize test-js js c bench check gen clean help
+.PHONY: demo test test-py test-c test-c-sanitize test-js js c bench check gen clean help conformance
 
 help:
 	@echo "make demo   run the quickstart example (creates .venv on first use)"
@@ -15,6 +15,7 @@ help:
 	@echo "make c      build the C runtime (runtimes/c: libjag.a, libjag.so, ./jagrun)"
 	@echo "make js     install the JS runtime's packages (runtimes/js: npm ci)"
 	@echo "make bench  benchmarks: the C runtime beside numpy, the JS runtime beside C"
+	@echo "make conformance  generate the conformance corpus and run it on Python, C and JS"
 
 # The virtualenv, re-installed when the package metadata changes.
 $(STAMP): python/pyproject.toml
@@ -34,7 +35,7 @@ check: $(STAMP) $(JS_STAMP)
 	$(PY) spec/gen.py --check
 	cd runtimes/js && node tools/gen_schema.js --check
 
-test: check test-c test-js test-py test-c-sanitize
+test: check test-c test-js conformance test-py test-c-sanitize
 
 # The JS runtime: Node >= 18 (Debian's nodejs when missing), packages from the lockfile,
 # and Chromium for the browser smoke test.
@@ -70,6 +71,11 @@ test-c-sanitize: $(STAMP)
 	LD_PRELOAD=$(SAN_PRELOAD) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    JAG_LIBJAG=runtimes/c/build-san/libjag.so JAG_JAGRUN=runtimes/c/build-san/jagrun-san \
 	    $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
+
+# The conformance corpus (conformance/build/cases, not committed) on every runtime: a matrix,
+# conformance/build/report.md, and a failure for any disagreement (conformance/README.md).
+conformance: $(STAMP) c $(JS_STAMP)
+	$(PY) -m conformance generate && $(PY) -m conformance run
 
 bench: c $(STAMP) $(JS_STAMP)
 	$(MAKE) -C runtimes/c bench PYTHON=$(abspath $(PY))

@@ -27,6 +27,9 @@ from jag import errors as E
 from jag.runtimes import c as cjag
 
 from test_ops import CASES, _example_array, _value, check, traced
+# the bad-model tables (name -> (corrupt(model_json_path), code)), shared with the JS suite and the
+# conformance corpus
+from conformance.error_cases import CORRUPTIONS, SIDECAR_CORRUPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec"
@@ -175,116 +178,6 @@ def _linear(tmp_path, inline_limit=4096):
     path = tmp_path / "model.json"
     g.save(path, inline_limit=inline_limit)
     return path
-
-
-def _edit_doc(fn):
-    def apply(path):
-        doc = json.loads(path.read_text())
-        fn(doc)
-        path.write_text(json.dumps(doc))
-    return apply
-
-
-def _edit_text(fn):
-    def apply(path):
-        path.write_bytes(fn(path.read_bytes()))
-    return apply
-
-
-def _set(pointer, value):
-    def fn(doc):
-        *parents, last = pointer.strip("/").split("/")
-        node = doc
-        for p in parents:
-            node = node[int(p)] if isinstance(node, list) else node[p]
-        if isinstance(node, list):
-            node[int(last)] = value
-        else:
-            node[last] = value
-    return _edit_doc(fn)
-
-
-def _delete(pointer):
-    def fn(doc):
-        *parents, last = pointer.strip("/").split("/")
-        node = doc
-        for p in parents:
-            node = node[int(p)] if isinstance(node, list) else node[p]
-        del node[int(last) if isinstance(node, list) else last]
-    return _edit_doc(fn)
-
-
-def _sidecar(fn):
-    def apply(path):
-        side = path.parent / "model.bin"
-        side.write_bytes(fn(side.read_bytes()))
-    return apply
-
-
-def _retarget_hash(path):
-    """Tamper with the sidecar but fix nothing: the SHA-256 no longer matches."""
-    side = path.parent / "model.bin"
-    data = bytearray(side.read_bytes())
-    data[5] ^= 1
-    side.write_bytes(bytes(data))
-
-
-CORRUPTIONS = {
-    "json-truncated": (_edit_text(lambda b: b[: len(b) // 2]), "E_JSON"),
-    "json-missing-comma": (_edit_text(lambda b: b.replace(b'"opset": 1,', b'"opset": 1', 1)), "E_JSON"),
-    "json-nan": (_edit_text(lambda b: b.replace(b'"opset": 1', b'"opset": NaN', 1)), "E_JSON"),
-    "json-duplicate-key": (_edit_text(lambda b: b.replace(b'"opset": 1', b'"opset": 1, "opset": 1', 1)), "E_JSON"),
-    "json-deep": (_edit_text(lambda b: b.replace(b'"metadata": {', b'"metadata": {"deep": ' + b"[" * 5000 + b"]" * 5000 + b",", 1)), "E_JSON"),
-    "json-not-utf8": (_edit_text(lambda b: b.replace(b'"format"', b'"form\xffat"', 1)), "E_JSON"),
-    "json-empty": (_edit_text(lambda b: b""), "E_JSON"),
-    "schema-not-object": (_edit_text(lambda b: b"[1, 2]"), "E_SCHEMA"),
-    "schema-format": (_set("/format", "onnx"), "E_SCHEMA"),
-    "schema-unknown-field": (_set("/extra", 1), "E_SCHEMA"),
-    "schema-missing-nodes": (_delete("/nodes"), "E_SCHEMA"),
-    "schema-op-not-string": (_set("/nodes/0/op", 7), "E_SCHEMA"),
-    "schema-inputs-not-list": (_set("/nodes/0/inputs", "x"), "E_SCHEMA"),
-    "schema-bad-dtype": (_set("/inputs/0/dtype", "float16"), "E_SCHEMA"),
-    "schema-bad-value-name": (_set("/inputs/0/name", "1x"), "E_SCHEMA"),
-    "schema-negative-dim": (_set("/inputs/0/shape", ["N", -1]), "E_SCHEMA"),
-    "schema-no-outputs": (_set("/outputs", []), "E_SCHEMA"),
-    "version-huge-opset": (_set("/opset", 10 ** 30), "E_VERSION"),
-    "shape-huge-dim": (_set("/inputs/0/shape", ["N", 10 ** 30]), "E_SHAPE"),
-    "attr-huge-int": (_edit_doc(lambda d: d["nodes"].insert(0, {"op": "iota", "inputs": [], "outputs": ["io"], "attrs": {"shape": [2], "axis": 10 ** 30}})), "E_ATTR"),
-    "schema-tensor-both-forms": (_edit_doc(lambda d: d["tensors"][1].update(file="model.bin", offset=0, nbytes=4)), "E_SCHEMA"),
-    "schema-tensor-no-data": (_edit_doc(lambda d: d["tensors"][1].pop("base64")), "E_SCHEMA"),
-    "version-future-major": (_set("/version", "2.0"), "E_VERSION"),
-    "version-future-minor": (_set("/version", "1.1"), "E_VERSION"),
-    "version-opset": (_set("/opset", 2), "E_VERSION"),
-    "unknown-op": (_set("/nodes/0/op", "matmul_v2"), "E_UNKNOWN_OP"),
-    "arity-inputs": (_set("/nodes/0/inputs", ["x"]), "E_ARITY"),
-    "arity-outputs": (_set("/nodes/0/outputs", ["a", "b"]), "E_ARITY"),
-    "attr-unknown": (_set("/nodes/0/attrs", {"axis": 1}), "E_ATTR"),
-    "dtype-mismatch": (_edit_doc(lambda d: d["tensors"][1].update(dtype="float64", base64=base64.b64encode(b"\0" * 8).decode())), "E_DTYPE"),
-    "output-dtype": (_set("/outputs/0/dtype", "float64"), "E_DTYPE"),
-    "shape-bad-expr": (_set("/inputs/0/shape", ["N/2", 64]), "E_SHAPE"),
-    "shape-unbound-name": (_set("/inputs/0/shape", ["N*M", 64]), "E_SHAPE"),
-    "shape-static-mismatch": (_set("/inputs/0/shape", [2, 63]), "E_SHAPE"),  # static: C prepares at load
-    "graph-undefined": (_set("/nodes/1/inputs", ["nope", "c0"]), "E_GRAPH"),
-    "graph-out-of-order": (_edit_doc(lambda d: d.update(nodes=d["nodes"][::-1])), "E_GRAPH"),
-    "graph-defined-twice": (_set("/nodes/1/outputs", ["t0"]), "E_GRAPH"),
-    "graph-output-undefined": (_set("/outputs/0/name", "zz"), "E_GRAPH"),
-    "tensor-bad-base64": (_edit_doc(lambda d: d["tensors"][1].update(base64="@@@@")), "E_TENSOR_DATA"),
-    "tensor-short": (_edit_doc(lambda d: d["tensors"][1].update(base64=base64.b64encode(b"\0\0").decode())), "E_TENSOR_DATA"),
-    "tensor-bool-byte": (_edit_doc(lambda d: d["tensors"][1].update(dtype="bool", base64=base64.b64encode(b"\2").decode())), "E_TENSOR_DATA"),
-    "tensor-count-overflow": (_edit_doc(lambda d: d["tensors"][1].update(shape=[2 ** 62, 2 ** 62])), "E_SHAPE"),
-}
-
-SIDECAR_CORRUPTIONS = {
-    "sidecar-missing": (lambda p: (p.parent / "model.bin").unlink(), "E_FILE"),
-    "sidecar-short": (_sidecar(lambda b: b[:-10]), "E_TENSOR_DATA"),
-    "sidecar-tampered": (_retarget_hash, "E_TENSOR_DATA"),
-    "sidecar-dotdot": (_edit_doc(lambda d: (d["files"][0].update(path=".."), d["tensors"][-1].update(file=".."))), "E_PATH"),
-    "sidecar-absolute": (_edit_doc(lambda d: (d["files"][0].update(path="/etc/passwd"), d["tensors"][-1].update(file="/etc/passwd"))), "E_PATH"),
-    "sidecar-subdir": (_edit_doc(lambda d: (d["files"][0].update(path="a/model.bin"), d["tensors"][-1].update(file="a/model.bin"))), "E_PATH"),
-    "sidecar-unaligned": (_edit_doc(lambda d: d["tensors"][-1].update(offset=4)), "E_TENSOR_DATA"),
-    "sidecar-nbytes": (_edit_doc(lambda d: d["tensors"][-1].update(nbytes=8)), "E_TENSOR_DATA"),
-    "sidecar-unlisted": (_edit_doc(lambda d: d["tensors"][-1].update(file="other.bin")), "E_TENSOR_DATA"),
-}
 
 
 def _codes(path):

@@ -74,7 +74,7 @@ def test_js_case(js_results, i):
 
 # ====================================================================== bad models: same code as Python
 
-from test_c_runtime import CORRUPTIONS, SIDECAR_CORRUPTIONS  # noqa: E402
+from conformance.error_cases import CORRUPTIONS, SIDECAR_CORRUPTIONS  # noqa: E402
 
 BAD = [("inline", n) for n in sorted(CORRUPTIONS)] + [("sidecar", n) for n in sorted(SIDECAR_CORRUPTIONS)]
 

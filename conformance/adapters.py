@@ -1,0 +1,214 @@
+"""Runtime adapters for the conformance runner: one class per JAG runtime.
+
+An adapter runs case folders (``model.json`` + ``inputs.safetensors``, see FORMAT.md) on
+one runtime and reports, per folder, an :class:`Outcome`: the outputs by name, or the
+error code the runtime raised. It knows nothing about expected values or tolerances; the
+runner (``conformance/run.py``) compares.
+
+Adding a runtime = one subclass here with a ``name``, :meth:`Adapter.missing` (why it
+cannot run here, or None) and :meth:`Adapter.start` (begin running a list of folders and
+return a :class:`Batch` whose ``outcomes()`` yields one Outcome per folder, in order),
+then one line in :data:`ADAPTERS`. In-process runtimes (Python, C) compute lazily in
+``outcomes()``; an out-of-process runtime (JS) starts its process in ``start`` so that it
+works while the in-process runtimes run on the other core.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import jag
+
+ROOT = Path(__file__).resolve().parents[1]
+JS_DIR = ROOT / "runtimes" / "js"
+#: a whole JS batch may take at most this long (seconds) before it is killed and its
+#: unfinished cases reported as failures
+JS_TIMEOUT = float(os.environ.get("JAG_CONFORMANCE_JS_TIMEOUT", 1200))
+
+
+@dataclass
+class Outcome:
+    """What one runtime did with one case folder.
+
+    Exactly one of ``outputs`` (output name -> numpy array) and ``error`` (an error code of
+    spec/errors.json, or ``"UNCAUGHT"`` for a crash that is not a JAG error) is set;
+    ``message`` is the runtime's one-line error message. ``unsupported`` (a reason) marks a
+    case the runtime declares it cannot run at all.
+    """
+    outputs: dict | None = None
+    error: str | None = None
+    message: str = ""
+    unsupported: str | None = None
+
+
+@dataclass
+class Batch:
+    """Cases being run on one runtime; ``outcomes()`` yields one Outcome per folder, in order
+    (``produce`` makes that iterator; it may wait for a process to finish)."""
+    folders: list
+    produce: Callable[[], Iterator[Outcome]] = field(repr=False)
+
+    def outcomes(self) -> Iterator[Outcome]:
+        return self.produce()
+
+
+def _error(e: BaseException) -> Outcome:
+    """An Outcome for an exception: its JAG code, else UNCAUGHT (a crash of the runtime)."""
+    if isinstance(e, jag.JagError):
+        return Outcome(error=e.code, message=str(e))
+    if isinstance(e, MemoryError):  # the C runtime's OUT_OF_MEMORY status
+        return Outcome(error="OUT_OF_MEMORY", message=str(e))
+    return Outcome(error="UNCAUGHT", message=f"{type(e).__name__}: {e}")
+
+
+def read_inputs(folder: Path) -> dict:
+    """The case's inputs.safetensors (name -> array); no file means no inputs."""
+    path = folder / "inputs.safetensors"
+    return jag.load_tensors(path) if path.exists() else {}
+
+
+class Adapter:
+    """A runtime the conformance runner can run cases on (subclass per runtime)."""
+    name = "?"
+    #: a short description for the report (what is run, how)
+    how = ""
+
+    def missing(self) -> str | None:
+        """None when the runtime can run here, else why not ("node not found", ...)."""
+        return None
+
+    def start(self, folders: list) -> Batch:
+        """Begin running ``folders`` (Paths of case folders); see :class:`Batch`."""
+        return Batch(folders, lambda: (self.run_one(Path(f)) for f in folders))
+
+    def run_one(self, folder: Path) -> Outcome:
+        raise NotImplementedError
+
+    def run(self, folders: list) -> list:
+        """Run ``folders`` and wait: a list of Outcomes in order."""
+        return list(self.start(folders).outcomes())
+
+
+class PythonAdapter(Adapter):
+    """The numpy reference: ``jag.load`` (full validation) then ``Graph.run`` on the bundle."""
+    name = "python"
+    how = "jag.load + Graph.run (the numpy reference interpreter), in-process"
+
+    def run_one(self, folder: Path) -> Outcome:
+        try:
+            graph = jag.load(folder / "model.json")
+            return Outcome(outputs=graph.run(read_inputs(folder)))
+        except Exception as e:  # noqa: BLE001 — any crash is a result to report, not a runner failure
+            return _error(e)
+
+
+class CAdapter(Adapter):
+    """The C runtime in-process through the cffi binding (python/jag/runtimes/c.py)."""
+    name = "c"
+    how = "runtimes/c/build/libjag.so through cffi (jag.runtimes.c), in-process"
+
+    def missing(self) -> str | None:
+        from jag.runtimes import c
+        path = c.library_path()
+        if not path.exists():
+            return f"{path} is not built (make c)"
+        try:
+            c._load()
+        except Exception as e:  # noqa: BLE001 — e.g. cffi missing, or a library of another architecture
+            return f"cannot load {path}: {e}"
+        return None
+
+    def run_one(self, folder: Path) -> Outcome:
+        from jag.runtimes import c
+        path = folder / "model.json"
+        try:
+            model = c.Model.from_file(path)
+            bundle = read_inputs(folder)
+            ins, outs = _io_names(path, bundle, model.n_inputs)
+            extra = sorted(set(bundle) - set(ins))
+            missing = [n for n in ins if n not in bundle]
+            if missing or extra:  # what Graph.run and the JS Model.run report for a bundle that does not fit
+                raise jag.InputError(f"inputs do not match the graph's ({', '.join(ins)}): missing {missing}, "
+                                     f"unknown {extra}")
+            arrays = model.run([bundle[n] for n in ins])
+            return Outcome(outputs=dict(zip(outs, arrays)))
+        except Exception as e:  # noqa: BLE001
+            return _error(e)
+
+
+def _io_names(path: Path, bundle: dict, n_inputs: int) -> tuple:
+    """(input names, output names) of a model the C runtime loaded, from its JSON (the C
+    binding gives arrays by position). The C loader accepted the file, so it parses."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return [v["name"] for v in doc["inputs"]], [v["name"] for v in doc["outputs"]]
+    except (ValueError, KeyError, TypeError):  # pragma: no cover — a file C accepted but Python cannot read
+        return list(bundle)[:n_inputs], []
+
+
+class JSAdapter(Adapter):
+    """The JS runtime: ONE node process (runtimes/js/tools/run_cases.js) for every case.
+
+    The process starts in :meth:`start` and runs while the in-process runtimes work; its
+    results (``<k>.out.bin`` / ``<k>.error.txt`` per case) go to a temporary folder, never
+    into the case folders.
+    """
+    name = "js"
+    how = "node runtimes/js/tools/run_cases.js, one process for all cases"
+
+    def missing(self) -> str | None:
+        if shutil.which("node") is None:
+            return "node not found (make js)"
+        if not (JS_DIR / "node_modules").is_dir():
+            return "runtimes/js/node_modules missing (make js)"
+        return None
+
+    def start(self, folders: list) -> Batch:
+        work = Path(tempfile.mkdtemp(prefix="jag-conformance-js-"))
+        listing = work / "list.txt"
+        listing.write_text("".join(f"{Path(f).resolve() / 'model.json'}\n" for f in folders))
+        results = work / "results"
+        proc = subprocess.Popen(["node", str(JS_DIR / "tools" / "run_cases.js"), str(listing), str(results)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def outcomes():
+            try:
+                try:
+                    _, stderr = proc.communicate(timeout=JS_TIMEOUT)
+                    crash = f"the node process exited with status {proc.returncode}: {stderr.strip()[-2000:]}" \
+                        if proc.returncode else None
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
+                    crash = f"the node process was killed after {JS_TIMEOUT:.0f} s"
+                for k in range(len(folders)):
+                    yield _read_js_result(results, k, crash)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return Batch(folders, outcomes)
+
+
+def _read_js_result(results: Path, k: int, crash: str | None) -> Outcome:
+    """The outcome of the k-th case from run_cases.js's results folder."""
+    err = results / f"{k}.error.txt"
+    out = results / f"{k}.out.bin"
+    if err.exists():
+        code, _, message = err.read_text(encoding="utf-8", errors="replace").partition(" ")
+        return Outcome(error=code, message=message)
+    if out.exists():
+        try:
+            return Outcome(outputs=jag.load_tensors(out))
+        except jag.JagError as e:
+            return Outcome(error="UNCAUGHT", message=f"cannot read the JS outputs: {e}")
+    return Outcome(error="UNCAUGHT", message=crash or "the node process wrote no result for this case")
+
+
+#: every runtime, in matrix column order; the first is the reference
+ADAPTERS = {a.name: a for a in (PythonAdapter(), CAdapter(), JSAdapter())}
+
