@@ -66,11 +66,13 @@ test-py: $(STAMP) c $(JS_STAMP)
 
 # The C unit tests, then every C case of the Python suite, under ASan + UBSan.
 SAN_PRELOAD = $(shell cc -print-file-name=libasan.so):$(shell cc -print-file-name=libubsan.so)
+SAN_ENV = LD_PRELOAD=$(SAN_PRELOAD) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+          JAG_LIBJAG=runtimes/c/build-san/libjag.so JAG_JAGRUN=runtimes/c/build-san/jagrun-san
 test-c-sanitize: $(STAMP)
 	$(MAKE) -C runtimes/c sanitize
-	LD_PRELOAD=$(SAN_PRELOAD) ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    JAG_LIBJAG=runtimes/c/build-san/libjag.so JAG_JAGRUN=runtimes/c/build-san/jagrun-san \
-	    $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
+	@test -d conformance/build/cases || $(PY) -m conformance generate
+	$(SAN_ENV) $(PY) -m conformance run -r c --build conformance/build/sanitize
+	$(SAN_ENV) $(PY) -m pytest -q -p no:cacheprovider python/tests/test_c_runtime.py
 
 # The conformance corpus (conformance/build/cases, not committed) on every runtime: a matrix,
 # conformance/build/report.md, and a failure for any disagreement (conformance/README.md).

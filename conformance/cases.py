@@ -272,9 +272,28 @@ def _sidecar_picks(cases) -> list:
     return picked
 
 
+def build_example_case(name: str, k: int, ex: dict, cid: str) -> Case:
+    """Example k of op ``name`` in spec/ops.json (which every runtime must reproduce); the Python
+    reference is checked against the example's output within the op's tolerance."""
+    inputs = [test_ops._example_array(t) for t in ex["inputs"]]
+    g = test_ops.traced(name, inputs, ex.get("attrs", {}))
+    g.name = cid
+    out = _reference(g, inputs)
+    (oname, got), = out.items()
+    test_ops.check(got, test_ops._example_array(ex["outputs"][0]), name, f"Python reference of {cid}")
+    return _finish(Case(
+        id=cid, kind="op", op=name, graph=g, inputs={vi.name: x for vi, x in zip(g.inputs, inputs)},
+        expected=out, tolerance={oname: op_tolerance(name, got.dtype.name)},
+        description=f"example {k} of '{name}' in spec/ops.json"))
+
+
 def op_entries() -> list:
-    """Op cases (every test_ops case, plus the sidecar variants) and lowered cases."""
+    """Op cases (every test_ops case, plus the sidecar variants), the examples of spec/ops.json,
+    and lowered cases."""
     entries = []
+    for name, k, ex in test_ops.EXAMPLES:
+        cid = f"op.{name}.example{k}"
+        entries.append(Entry(cid, lambda name=name, k=k, ex=ex, cid=cid: build_example_case(name, k, ex, cid), name))
     for c in test_ops.CASES:
         cid = _op_case_id(c)
         entries.append(Entry(cid, lambda c=c, cid=cid: build_op_case(c, cid), c.op))

@@ -7,9 +7,9 @@ E_VERSION, E_UNKNOWN_OP, E_ARITY, E_ATTR, E_DTYPE, E_SHAPE, E_GRAPH, E_INPUT, E_
 E_FILE, E_PATH and E_INDEX (E_INTERNAL is a runtime bug, not a property of a file).
 
 ``CORRUPTIONS`` and ``SIDECAR_CORRUPTIONS`` (name -> (corrupt(model_json_path), code)) are
-the bad-model tables the C and JS test suites (python/tests/test_c_runtime.py,
-test_js_runtime.py) run against the linear model of :func:`save_linear`, inline and with
-every tensor in the sidecar (inline_limit=0). ``EXTRA`` adds op-level invalid nodes and
+the bad-model tables (python/tests/test_c_runtime.py's ./jagrun tests use them too), applied
+to the linear model of :func:`save_linear`, inline and with every tensor in the sidecar
+(inline_limit=0). ``EXTRA`` adds op-level invalid nodes and
 bad run-time inputs. Only corruptions on which Python, C and JS agree are listed; known
 divergences left out on purpose: JSON strings with \\u0000 or lone surrogates, dims whose
 divisor evaluates to 0, int attrs written as 2.0 (JS accepts), dims beyond 2^53 (JS reports

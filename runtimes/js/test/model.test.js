@@ -1,6 +1,6 @@
 // Runtime behaviour: loading, validation errors, dtypes, int64 beyond 2^53, the kernel
 // registry, the Node adapter and the CLI. Op semantics are covered by
-// python/tests/test_js_runtime.py (every op case of the Python suite, in one Node process).
+// the conformance suite (conformance/: every case of its corpus, in one Node process).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
