@@ -566,8 +566,8 @@ def ref_dropout(x, key, p):
 RNG = np.random.default_rng(1234)
 
 SPECIAL = {
-    "float32": [NAN, INF, -INF, 0.0, -0.0],
-    "float64": [NAN, INF, -INF, 0.0, -0.0],
+    "float32": [NAN, INF, -INF, 0.0, -0.0, 1e-45, -1e-40],   # subnormals too
+    "float64": [NAN, INF, -INF, 0.0, -0.0, 5e-324, -1e-310],
     "int32": [-2 ** 31, 2 ** 31 - 1, -1, 0],
     "int64": [-2 ** 63, 2 ** 63 - 1, BIG, -1, 0],
     "uint8": [0, 255, 1],
