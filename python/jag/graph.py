@@ -210,6 +210,72 @@ class Graph:
         }
         return self
 
+    def set_loop(self, feedback: dict | None = None, *, argnums=(0, 1)) -> "Graph":
+        """Mark the graph as one step of a loop (spec/README.md §2, ``metadata["jag.loop"]``):
+        after each step, every output named in ``feedback`` (output name -> input name) becomes
+        that input of the next step; the other inputs take one slice per step from a data
+        bundle (``./jagrun model.json init.bin --loop data.bin``, ``node run.js ... --loop``,
+        :meth:`run_loop`).
+
+        Without ``feedback``, the leaves of output ``i`` pair with the leaves of argument
+        ``argnums[i]`` (same pytree paths), as for ``train_step(params, opt_state, x, y) ->
+        (params, opt_state, loss)``. Raises GraphError when a name is unknown, used twice, or
+        the paired output and input differ in dtype or shape. Returns self."""
+        if feedback is None:
+            in_tree, out_tree = self.in_tree, self.out_tree
+            if in_tree is None or out_tree is None or out_tree == pytree.LEAF or out_tree[0] not in ("tuple", "list"):
+                raise GraphError("set_loop() needs feedback= unless the graph returns a tuple of pytrees")
+            ins, outs = in_tree[1], out_tree[1]
+            starts_in = [sum(pytree.num_leaves(t) for t in ins[:k]) for k in range(len(ins))]
+            starts_out = [sum(pytree.num_leaves(t) for t in outs[:k]) for k in range(len(outs))]
+            feedback = {}
+            for i, a in enumerate(argnums):
+                if i >= len(outs) or a >= len(ins) or outs[i] != ins[a]:
+                    raise GraphError(f"output {i} and argument {a} do not have the same structure")
+                for k in range(pytree.num_leaves(outs[i])):
+                    feedback[self.outputs[starts_out[i] + k].name] = self.inputs[starts_in[a] + k].name
+        ins = {vi.name: vi for vi in self.inputs}
+        outs = {vi.name: vi for vi in self.outputs}
+        used = set()
+        for o, i in feedback.items():
+            if o not in outs or i not in ins:
+                raise GraphError(f"loop feedback {o!r} -> {i!r}: {'output' if o not in outs else 'input'} is not in the graph")
+            if i in used:
+                raise GraphError(f"loop feedback: input {i!r} is fed twice")
+            used.add(i)
+            if (outs[o].dtype, tuple(map(str, outs[o].shape))) != (ins[i].dtype, tuple(map(str, ins[i].shape))):
+                raise GraphError(f"loop feedback {o!r} -> {i!r}: {outs[o]} does not match {ins[i]}")
+        self.metadata = dict(self.metadata or {})
+        self.metadata["jag.loop"] = {"feedback": [[o, i] for o, i in feedback.items()]}
+        return self
+
+    def run_loop(self, inputs: dict, data: dict) -> tuple:
+        """Run the loop of :meth:`set_loop` on the reference interpreter: ``inputs`` gives the
+        first values of the fed-back inputs, ``data`` each other input stacked over steps (a
+        leading axis of length S). Returns (the outputs of the last step, {name: the stacked
+        values of each output that is not fed back, e.g. the loss per step})."""
+        from .errors import InputError
+        loop = (self.metadata or {}).get("jag.loop")
+        if loop is None:
+            raise InputError("the graph has no loop: call set_loop() first")
+        feedback = dict(loop["feedback"])
+        fed = set(feedback.values())
+        steps = {len(v) for k, v in data.items()}
+        if len(steps) != 1:
+            raise InputError(f"data tensors must share their leading (step) axis, got lengths {sorted(steps)}")
+        (n,) = steps
+        state = dict(inputs)
+        history = {vi.name: [] for vi in self.outputs if vi.name not in feedback}
+        outs = {}
+        for step in range(n):
+            step_inputs = {vi.name: (state[vi.name] if vi.name in fed else data[vi.name][step]) for vi in self.inputs}
+            outs = self.run(step_inputs)
+            for o, i in feedback.items():
+                state[i] = outs[o]
+            for name in history:
+                history[name].append(outs[name])
+        return outs, {k: np.stack(v) for k, v in history.items()}
+
     # ------------------------------------------------------------ transforms
     def lower(self) -> "Graph":
         """An equivalent graph of core ops only: every composite replaced by its reference lowering."""

@@ -2,10 +2,13 @@
 // run.js — run a JAG model with the JS runtime; the same behaviour and exit codes as ./jagrun.
 //
 //   node run.js model.json [input.bin] [-o output.bin] [--print] [--check] [--repeat N]
+//   node run.js model.json init.bin --loop data.bin [-o output.bin]
 //
 // input.bin is a safetensors bundle, one tensor per graph input. Without it, the test data
 // embedded in the model (metadata["jag.test"]) is run and checked; a graph with inputs and
-// no test data fails, listing the inputs it needs. Exit codes: 0 ok, 2 usage, 3 bad model,
+// no test data fails, listing the inputs it needs. --loop runs a loop graph (metadata
+// "jag.loop", as ./jagrun: init.bin the fed-back inputs, data.bin the others stacked over
+// steps; the other scalar outputs printed at ten steps; -o the last step's outputs). Exit codes: 0 ok, 2 usage, 3 bad model,
 // 4 bad input, 5 run failure, 6 --check mismatch; each failure prints one stderr line.
 import { loadModelFromFile, readTensorsFile, writeTensorsFile, JagError, TOLERANCE_CLASSES, OPS } from "./src/node.js";
 import { decodeBase64 } from "./src/base64.js";
@@ -13,12 +16,14 @@ import { ARRAY_TYPES, numel } from "./src/dtypes.js";
 
 const EXIT = { usage: 2, model: 3, input: 4, run: 5, check: 6 };
 const USAGE = `usage: node run.js model.json [input.bin] [-o output.bin] [--print] [--check] [--repeat N]
+       node run.js model.json init.bin --loop data.bin [-o output.bin]
   input.bin     safetensors bundle, one tensor per graph input (by name);
                 without it, the model's embedded test data is run and checked
   -o FILE       write the outputs as a safetensors bundle
   --print       print every output value (default: the first 8)
   --check       run the model's embedded test data and compare
   --repeat N    run N times and print the median time
+  --loop DATA   run the model's loop (metadata jag.loop) over the steps of DATA
 exit codes: 0 ok, 2 usage, 3 bad model, 4 bad input, 5 run failure, 6 check mismatch`;
 
 function die(code, msg) {
@@ -27,12 +32,13 @@ function die(code, msg) {
 }
 
 function parseArgs(argv) {
-  const a = { model: null, input: null, output: null, print: false, check: false, repeat: 0 };
+  const a = { model: null, input: null, output: null, print: false, check: false, repeat: 0, loop: null };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     if (s === "-h" || s === "--help") { console.log(USAGE); process.exit(0); }
     else if (s === "-o" && i + 1 < argv.length) a.output = argv[++i];
     else if (s === "--print") a.print = true;
+    else if (s === "--loop" && i + 1 < argv.length) a.loop = argv[++i];
     else if (s === "--check") a.check = true;
     else if (s === "--repeat" && i + 1 < argv.length) {
       const n = Number(argv[++i]);
@@ -100,6 +106,53 @@ function compare(model, name, got, want) {
   return ok;
 }
 
+/** --loop: see the header comment. */
+function runLoop(model, args) {
+  const feedback = model.metadata?.["jag.loop"]?.feedback;
+  if (!Array.isArray(feedback)) die(EXIT.input, `[E_INPUT] ${args.model}: --loop: the model has no loop (metadata "jag.loop" with "feedback")`);
+  const outNames = new Set(model.outputs.map((v) => v.name)), inNames = new Set(model.inputs.map((v) => v.name));
+  for (const [k, p] of feedback.entries())
+    if (!Array.isArray(p) || p.length !== 2 || !outNames.has(p[0]) || !inNames.has(p[1]))
+      die(EXIT.model, `[E_SCHEMA] ${args.model}: metadata jag.loop feedback ${k} is not an [output, input] pair of the graph`);
+  if (!args.input) die(EXIT.input, `[E_INPUT] ${args.model}: --loop needs an init.bin with the first values of the fed-back inputs`);
+  const fedBy = new Map(feedback.map(([o, i]) => [o, i]));
+  const fed = new Set(feedback.map(([, i]) => i));
+  let init, data;
+  try { init = readTensorsFile(args.input); data = readTensorsFile(args.loop); } catch (e) { if (e instanceof JagError) die(EXIT.input, e.message); throw e; }
+  const state = {};
+  let steps = -1;
+  for (const vi of model.inputs) {
+    const t = (fed.has(vi.name) ? init : data).get(vi.name);
+    if (!t || (!fed.has(vi.name) && t.shape.length < 1))
+      die(EXIT.input, `[E_INPUT] ${fed.has(vi.name) ? args.input : args.loop}: input '${vi.name}' is missing${fed.has(vi.name) ? "" : " (or has no leading step axis)"}`);
+    if (fed.has(vi.name)) { state[vi.name] = t; continue; }
+    if (steps >= 0 && t.shape[0] !== steps) die(EXIT.input, `[E_INPUT] ${args.loop}: input '${vi.name}' has ${t.shape[0]} steps, others ${steps}`);
+    steps = t.shape[0];
+  }
+  if (steps < 0) steps = 1;
+  const every = steps >= 10 ? Math.floor(steps / 10) : 1;
+  let outs;
+  for (let step = 0; step < steps; step++) {
+    const inputs = { ...state };
+    for (const vi of model.inputs) {
+      if (fed.has(vi.name)) continue;
+      const t = data.get(vi.name), n = t.data.length / t.shape[0];
+      inputs[vi.name] = { dtype: t.dtype, shape: t.shape.slice(1), data: t.data.subarray(step * n, (step + 1) * n) };
+    }
+    try { outs = model.run(inputs); } catch (e) { if (e instanceof JagError) die(e.code === "E_INPUT" ? EXIT.input : EXIT.run, `step ${step}: ${e.message}`); throw e; }
+    if ((step + 1) % every === 0 || step + 1 === steps) {
+      const shown = model.outputs.filter((v) => !fedBy.has(v.name) && outs[v.name].data.length === 1)
+        .map((v) => ` ${v.name} = ${v.dtype === "float32" ? Math.fround(outs[v.name].data[0]) : outs[v.name].data[0]}`);
+      console.log(`step ${step + 1}:${shown.join("")}`);
+    }
+    for (const [o, i] of fedBy) state[i] = outs[o];
+  }
+  if (args.output) {
+    try { writeTensorsFile(args.output, outs); } catch (e) { if (e instanceof JagError) die(EXIT.run, e.message); throw e; }
+  }
+  process.exit(0);
+}
+
 function main() {
   const args = parseArgs(process.argv.slice(2));
   let model;
@@ -109,6 +162,7 @@ function main() {
     if (e instanceof JagError) die(EXIT.model, e.message);
     throw e;
   }
+  if (args.loop) return runLoop(model, args);
   const test = model.metadata?.["jag.test"];
   if (!args.input && test) args.check = true;
   if (!args.input && !test && model.inputs.length)

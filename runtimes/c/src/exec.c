@@ -256,18 +256,18 @@ enum jag_status jag_model_set_input(struct jag_model *m, int32_t index, enum jag
                 return jag_model_fail(m, JAG_STATUS_E_INPUT, -1, "input '%s': bool element %lld holds byte %d (not 0 or 1)",
                                       v->name, (long long)i, (int)b[i]);
     }
-    if (io->owned) free(io->bound_data);
-    io->owned = false;
-    io->bound_data = NULL;
-    io->bound = false;
+    /* copy before releasing the old binding: `data` may be that very buffer (an output
+     * that is this input, fed back by a loop) */
+    void *copy = NULL;
     if (bind == JAG_BIND_COPY) {
-        io->bound_data = malloc(bytes ? (size_t)bytes : 1);
-        if (!io->bound_data) return jag_model_fail(m, JAG_STATUS_OUT_OF_MEMORY, -1, "out of memory copying input '%s'", v->name);
-        if (bytes) memcpy(io->bound_data, data, (size_t)bytes);
-        io->owned = true;
-    } else {
-        io->bound_data = (void *)(uintptr_t)data;
+        copy = malloc(bytes ? (size_t)bytes : 1);
+        if (!copy) return jag_model_fail(m, JAG_STATUS_OUT_OF_MEMORY, -1, "out of memory copying input '%s'", v->name);
+        if (bytes) memcpy(copy, data, (size_t)bytes);
     }
+    if (io->owned) free(io->bound_data);
+    io->owned = bind == JAG_BIND_COPY;
+    io->bound_data = bind == JAG_BIND_COPY ? copy : (void *)(uintptr_t)data;
+    io->bound = false;
     for (int32_t k = 0; k < ndim; k++) {
         if (!m->prepared || io->bound_shape[k] != shape[k]) m->prepared = false;
         io->bound_shape[k] = shape[k];

@@ -291,6 +291,7 @@ struct jag_model {
     int64_t            *dim_max;        /* -1 when no max                                  */
     int64_t            *dim_values;     /* bound at prepare                                */
     struct jag_json    *test;           /* metadata["jag.test"] (owned), or NULL           */
+    struct jag_json    *loop;           /* metadata["jag.loop"] (owned), or NULL           */
     /* plan */
     bool                prepared;
     bool                have_results;

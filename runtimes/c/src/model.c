@@ -932,6 +932,19 @@ static enum jag_status load_nodes(struct loader *L, const struct jag_json *nodes
     return JAG_STATUS_OK;
 }
 
+/* Move metadata[key] out of the document into *out (NULL when absent). */
+static enum jag_status keep_metadata(const struct jag_json *meta, const char *key, struct jag_json **out)
+{
+    const struct jag_json *v = jag_json_get(meta, key);
+    if (!v) return JAG_STATUS_OK;
+    if (!(*out = malloc(sizeof **out))) return JAG_STATUS_OUT_OF_MEMORY;
+    **out = *v;
+    struct jag_json *src = (struct jag_json *)(uintptr_t)v;
+    memset(src, 0, sizeof *src);
+    src->type = JAG_JSON_NULL;
+    return JAG_STATUS_OK;
+}
+
 static enum jag_status load_doc(struct jag_model *m, const struct jag_json *doc)
 {
     struct loader L = {m, doc, {0, NULL}};
@@ -1041,16 +1054,9 @@ static enum jag_status load_doc(struct jag_model *m, const struct jag_json *doc)
             goto done;
         }
     }
-    /* metadata["jag.test"]: kept for jagrun --check */
-    const struct jag_json *test = jag_json_get(meta, "jag.test");
-    if (test) {
-        m->test = malloc(sizeof *m->test);
-        if (!m->test) { s = JAG_STATUS_OUT_OF_MEMORY; goto done; }
-        *m->test = *test;   /* move the subtree out of the document */
-        struct jag_json *src = (struct jag_json *)(uintptr_t)test;
-        memset(src, 0, sizeof *src);
-        src->type = JAG_JSON_NULL;
-    }
+    /* metadata["jag.test"] and ["jag.loop"]: kept for jagrun --check and --loop */
+    if ((s = keep_metadata(meta, "jag.test", &m->test)) != JAG_STATUS_OK) goto done;
+    if ((s = keep_metadata(meta, "jag.loop", &m->loop)) != JAG_STATUS_OK) goto done;
 done:
     free(L.names.slots);
     if (s == JAG_STATUS_OUT_OF_MEMORY && m->err.status == JAG_STATUS_OK) jag_model_fail(m, s, -1, "out of memory");
@@ -1088,6 +1094,7 @@ static void model_free_contents(struct jag_model *m)
     free(m->big_inputs);
     free(m->arena);
     jag_json_free(m->test);
+    jag_json_free(m->loop);
     free(m->file);
     free(m->folder);
 }

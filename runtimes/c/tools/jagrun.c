@@ -1,6 +1,7 @@
 /* jagrun — run a JAG model file with the C runtime.
  *
  *   ./jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]
+ *   ./jagrun model.json init.bin --loop data.bin [-o output.bin]
  *
  * input.bin is a safetensors bundle with one tensor per graph input (spec/README.md §7).
  * Without it, the test data embedded in the model is run and checked (as --check); a
@@ -10,6 +11,10 @@
  * (metadata["jag.test"]) and reports the max error per output against the expected values,
  * within the loosest tolerance class of the graph's ops. --mem prints the planned arena
  * size beside the sum of all intermediates. --repeat N times N runs, prints the median.
+ * --loop runs a loop graph (metadata["jag.loop"], Python: graph.set_loop()): init.bin gives
+ * the first values of the fed-back inputs, data.bin every other input stacked over steps
+ * (leading axis S); after each of the S steps the listed outputs feed the next step; the
+ * other outputs (e.g. the loss) are printed at ten steps; -o writes the last step's outputs.
  *
  * Exit codes: 0 success, 2 usage error, 3 bad model, 4 bad input, 5 run failure,
  * 6 --check mismatch. Every failure prints one line "jagrun: [CODE] ..." on stderr. */
@@ -26,6 +31,7 @@ enum { EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_INPUT = 4, EXIT_RUN = 5, EXIT_CHECK 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: jagrun model.json [input.bin] [-o output.bin] [--print] [--check] [--mem] [--repeat N]\n"
+               "       jagrun model.json init.bin --loop data.bin [-o output.bin]\n"
                "  input.bin     safetensors bundle, one tensor per graph input (by name);\n"
                "                without it, the model's embedded test data is run and checked\n"
                "  -o FILE       write the outputs as a safetensors bundle\n"
@@ -33,6 +39,7 @@ static void usage(FILE *f)
                "  --check       run the model's embedded test data and compare\n"
                "  --mem         print the planned arena bytes and the sum of intermediates\n"
                "  --repeat N    run N times and print the median time\n"
+               "  --loop DATA   run the model's loop (metadata jag.loop) over the steps of DATA\n"
                "exit codes: 0 ok, 2 usage, 3 bad model, 4 bad input, 5 run failure, 6 check mismatch\n");
 }
 
@@ -157,15 +164,150 @@ static enum jag_status test_tensors(struct jag_model *m, const char *field, stru
     return JAG_STATUS_OK;
 }
 
+/* The input fed by output `name` in metadata["jag.loop"].feedback ([[output, input], ...]), or NULL. */
+static const char *fed_input(const struct jag_json *feedback, const char *output)
+{
+    for (int32_t k = 0; feedback && k < feedback->n; k++) {
+        const struct jag_json *pair = &feedback->items[k];
+        if (pair->type == JAG_JSON_ARRAY && pair->n == 2 && pair->items[0].type == JAG_JSON_STRING &&
+            pair->items[1].type == JAG_JSON_STRING && strcmp(pair->items[0].string, output) == 0)
+            return pair->items[1].string;
+    }
+    return NULL;
+}
+
+/* --loop: see the header comment. Returns the exit code. */
+static int run_loop(struct jag_model *m, const char *model_path, const char *init_path, const char *data_path,
+                    const char *output_path)
+{
+    const struct jag_json *feedback = jag_json_get(m->loop, "feedback");
+    char why[600];
+    if (!feedback || feedback->type != JAG_JSON_ARRAY) {
+        fprintf(stderr, "jagrun: [E_INPUT] %s: --loop: the model has no loop (metadata \"jag.loop\" with \"feedback\")\n", model_path);
+        return EXIT_INPUT;
+    }
+    for (int32_t k = 0; k < feedback->n; k++) {
+        const struct jag_json *p = &feedback->items[k];
+        if (p->type != JAG_JSON_ARRAY || p->n != 2 || p->items[0].type != JAG_JSON_STRING || p->items[1].type != JAG_JSON_STRING ||
+            jag_model_find_output(m, p->items[0].string) < 0 || jag_model_find_input(m, p->items[1].string) < 0) {
+            fprintf(stderr, "jagrun: [E_SCHEMA] %s: metadata jag.loop feedback %d is not an [output, input] pair of the graph\n", model_path, (int)k);
+            return EXIT_MODEL;
+        }
+    }
+    if (!init_path) {
+        fprintf(stderr, "jagrun: [E_INPUT] %s: --loop needs an init.bin with the first values of the fed-back inputs\n", model_path);
+        return EXIT_INPUT;
+    }
+    struct jag_bundle init = {0, NULL, NULL, 0}, data = {0, NULL, NULL, 0};
+    int rc = 0;
+    enum jag_status s = jag_bundle_read_file(init_path, &init, why, sizeof why);
+    if (s == JAG_STATUS_OK) s = jag_bundle_read_file(data_path, &data, why, sizeof why);
+    if (s != JAG_STATUS_OK) {
+        fprintf(stderr, "jagrun: [%s] %s\n", jag_status_to_string(s), why);
+        rc = EXIT_INPUT;
+        goto done;
+    }
+    int32_t n_in = jag_model_n_inputs(m), n_out = jag_model_n_outputs(m);
+    int64_t steps = -1;
+    bool fed[4096] = {false};
+    if (n_in > 4096) { fprintf(stderr, "jagrun: too many inputs\n"); rc = EXIT_INPUT; goto done; }
+    for (int32_t k = 0; k < feedback->n; k++) fed[jag_model_find_input(m, feedback->items[k].items[1].string)] = true;
+    for (int32_t i = 0; i < n_in; i++) {
+        struct jag_value_info info;
+        jag_model_input_info(m, i, &info);
+        const struct jag_bundle_entry *e = jag_bundle_find(fed[i] ? &init : &data, info.name);
+        if (!e || (!fed[i] && e->ndim < 1)) {
+            fprintf(stderr, "jagrun: [E_INPUT] %s: input '%s' is missing%s\n", fed[i] ? init_path : data_path, info.name,
+                    fed[i] ? "" : " (or has no leading step axis)");
+            rc = EXIT_INPUT;
+            goto done;
+        }
+        if (!fed[i]) {
+            if (steps >= 0 && e->shape[0] != steps) {
+                fprintf(stderr, "jagrun: [E_INPUT] %s: input '%s' has %lld steps, others %lld\n", data_path, info.name,
+                        (long long)e->shape[0], (long long)steps);
+                rc = EXIT_INPUT;
+                goto done;
+            }
+            steps = e->shape[0];
+        } else if (jag_model_set_input(m, i, e->dtype, e->ndim, e->shape, e->data, JAG_BIND_COPY) != JAG_STATUS_OK) {
+            fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+            rc = EXIT_INPUT;
+            goto done;
+        }
+    }
+    if (steps < 0) steps = 1;   /* every input is fed back: one step per run of the data-free loop */
+    struct jag_tensor outs[256];
+    const char *names[256];
+    if (n_out > 256) { fprintf(stderr, "jagrun: too many outputs\n"); rc = EXIT_RUN; goto done; }
+    int64_t every = steps >= 10 ? steps / 10 : 1;
+    for (int64_t step = 0; step < steps; step++) {
+        for (int32_t i = 0; i < n_in; i++) {
+            if (fed[i]) continue;
+            struct jag_value_info info;
+            jag_model_input_info(m, i, &info);
+            const struct jag_bundle_entry *e = jag_bundle_find(&data, info.name);
+            size_t slice = e->nbytes / (size_t)e->shape[0];
+            if (jag_model_set_input(m, i, e->dtype, e->ndim - 1, e->shape + 1, e->data + (size_t)step * slice, JAG_BIND_COPY) != JAG_STATUS_OK) {
+                fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+                rc = EXIT_INPUT;
+                goto done;
+            }
+        }
+        if (jag_model_run(m) != JAG_STATUS_OK) {
+            const struct jag_error *e = jag_model_last_error(m);
+            fprintf(stderr, "jagrun: step %lld: %s\n", (long long)step, e->message);
+            rc = e->status == JAG_STATUS_E_INPUT ? EXIT_INPUT : EXIT_RUN;
+            goto done;
+        }
+        for (int32_t k = 0; k < n_out; k++) {
+            struct jag_value_info info;
+            jag_model_output_info(m, k, &info);
+            jag_model_get_output(m, k, &outs[k]);
+            names[k] = info.name;
+        }
+        if ((step + 1) % every == 0 || step + 1 == steps) {
+            printf("step %lld:", (long long)(step + 1));
+            for (int32_t k = 0; k < n_out; k++)
+                if (!fed_input(feedback, names[k]) && jag_numel(outs[k].shape, outs[k].ndim) == 1)
+                    printf(" %s = %.9g", names[k], element(&outs[k], 0));
+            printf("\n");
+        }
+        if (step + 1 == steps) break;
+        /* outputs stay valid until the next run: copy the fed-back ones into their inputs */
+        for (int32_t k = 0; k < n_out; k++) {
+            const char *in = fed_input(feedback, names[k]);
+            if (in && jag_model_set_input(m, jag_model_find_input(m, in), outs[k].dtype, outs[k].ndim, outs[k].shape, outs[k].data,
+                                          JAG_BIND_COPY) != JAG_STATUS_OK) {
+                fprintf(stderr, "jagrun: %s\n", jag_model_last_error(m)->message);
+                rc = EXIT_RUN;
+                goto done;
+            }
+        }
+    }
+    if (output_path) {
+        s = jag_bundle_write_file(output_path, n_out, names, outs, why, sizeof why);
+        if (s != JAG_STATUS_OK) {
+            fprintf(stderr, "jagrun: [%s] %s\n", jag_status_to_string(s), why);
+            rc = EXIT_RUN;
+        }
+    }
+done:
+    jag_bundle_free(&init);
+    jag_bundle_free(&data);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    const char *model_path = NULL, *input_path = NULL, *output_path = NULL;
+    const char *model_path = NULL, *input_path = NULL, *output_path = NULL, *loop_path = NULL;
     bool print_all = false, check = false, mem = false;
     long repeat = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(stdout); return 0; }
         else if (strcmp(a, "-o") == 0 && i + 1 < argc) output_path = argv[++i];
+        else if (strcmp(a, "--loop") == 0 && i + 1 < argc) loop_path = argv[++i];
         else if (strcmp(a, "--print") == 0) print_all = true;
         else if (strcmp(a, "--check") == 0) check = true;
         else if (strcmp(a, "--mem") == 0) mem = true;
@@ -196,6 +338,11 @@ int main(int argc, char **argv)
     if (jag_model_load_file(model_path, NULL, &m, &err) != JAG_STATUS_OK) {
         fprintf(stderr, "jagrun: %s\n", err.message);
         return EXIT_MODEL;
+    }
+    if (loop_path) {
+        int lrc = run_loop(m, model_path, input_path, loop_path, output_path);
+        jag_model_free(m);
+        return lrc;
     }
     int rc = 0;
     struct jag_bundle bundle = {0, NULL, NULL, 0};
