@@ -12,7 +12,9 @@ the JS runtime::
     jag.load("model.json")(3.0, 1.0)
 
 Public API: ``trace``, ``function``, ``load``, ``loads``, ``Graph``, ``Tensor``, ``apply``,
-``constant``, ``save_tensors`` / ``load_tensors`` (safetensors bundles), one function per op
+``constant``, ``grad`` / ``value_and_grad`` / ``vjp`` / ``stop_gradient`` (reverse-mode
+autodiff as in JAX; ``loss.backward()`` fills ``leaf.grad`` as in PyTorch),
+``save_tensors`` / ``load_tensors`` (safetensors bundles), one function per op
 of spec/ops.json (``jag.exp``, ``jag.matmul``, ``jag.conv2d``…), and the error classes of
 ``jag.errors`` (codes from spec/errors.json).
 """
@@ -26,7 +28,9 @@ from .tensor import Tensor, apply, astype, constant  # noqa: E402
 from .graph import Graph, Node, ValueInfo  # noqa: E402
 from .serialize import load, loads, load_tensors, save_tensors  # noqa: E402
 from .trace import function, trace  # noqa: E402
+from .autodiff import grad, stop_gradient, value_and_grad, vjp  # noqa: E402
 from . import runtimes  # noqa: E402,F401
+from . import nn, optim  # noqa: E402,F401
 from .functional import OP_FUNCTIONS as _OP_FUNCTIONS, WRAPPERS as _WRAPPERS  # noqa: E402
 
 globals().update(_OP_FUNCTIONS)

@@ -37,12 +37,17 @@ def expanding_composites():
 
 
 class OpRecord:
-    """One recorded op application: op name, input Tensors, normalised attrs, output Tensors."""
-    __slots__ = ("op", "inputs", "attrs", "outputs", "name")
+    """One recorded op application: op name, input Tensors, normalised attrs, output Tensors.
+
+    ``stop_gradient`` marks the identity recorded by ``jag.stop_gradient``: autodiff treats
+    its output as a constant.
+    """
+    __slots__ = ("op", "inputs", "attrs", "outputs", "name", "stop_gradient")
 
     def __init__(self, op, inputs, attrs, name=None):
         self.op, self.inputs, self.attrs, self.name = op, tuple(inputs), attrs, name
         self.outputs = ()
+        self.stop_gradient = False
 
 
 class Tensor:
@@ -52,9 +57,12 @@ class Tensor:
     indexing and slicing (ints, slices with positive steps, ``None``, ``...``, one integer
     array), and methods ``sum max min mean argmax reshape transpose T exp log sqrt sin cos
     tanh astype flatten squeeze``. ``np.asarray(t)`` / ``t.value`` give the computed value.
+
+    ``loss.backward()`` fills ``.grad`` of the leaf Tensors ``loss`` depends on, as in
+    PyTorch (see :meth:`backward`); ``grad`` is None until then.
     """
 
-    __slots__ = ("value", "dtype", "shape", "record", "index", "name", "kind", "__weakref__")
+    __slots__ = ("value", "dtype", "shape", "record", "index", "name", "kind", "grad", "__weakref__")
     __array_priority__ = 1000  # numpy defers to Tensor's reflected operators
 
     def __init__(self, value, dtype, shape, record=None, index=0, name=None, kind="op"):
@@ -65,6 +73,7 @@ class Tensor:
         self.index = index
         self.name = name
         self.kind = kind  # "input" | "const" | "op"
+        self.grad = None  # set by backward() on leaves
 
     # --- numpy interop
     def __array__(self, dtype=None, copy=None):
@@ -191,6 +200,23 @@ class Tensor:
     def __getitem__(self, key):
         from .indexing import getitem
         return getitem(self, key)
+
+    # --- autodiff
+    def backward(self, gradient=None):
+        """PyTorch-style ``loss.backward()``: set ``leaf.grad`` for every float leaf Tensor this depends on.
+
+        Leaves are Tensors no op produced: graph inputs and eager arrays/constants (every
+        one, as if all had requires_grad=True). ``leaf.grad`` is a Tensor of the leaf's
+        dtype and shape, OVERWRITTEN by each call (PyTorch accumulates); None for a leaf
+        reached only through non-differentiable ops. ``gradient`` is the cotangent of this
+        tensor, required unless it is a scalar. Computed by the same transform as
+        ``jag.grad`` (so it also works while tracing, recording the backward ops). Note:
+        the attribute ``w.grad`` is PyTorch's spelling; the seeds' ``result.grad(w)`` is
+        not provided. Raises DTypeError for a non-float tensor, ShapeError for a
+        non-scalar one without ``gradient``.
+        """
+        from .autodiff import backward
+        backward(self, gradient)
 
 
 # numpy ufunc name -> JAG op (numpy's names for the same elementwise semantics)

@@ -7,6 +7,12 @@
 - ``LOWERINGS[op]``: for composite ops, a Python function of jag Tensors; it may use
   other composites, which are expanded in turn, so ``Graph.lower()`` (which traces
   through it) ends with core ops only.
+- ``VJPS[op]``: the reverse-mode rule, ``rule(ct, *inputs, out=output, **attrs) -> [cotangent
+  or None per input]``, written with jag ops (``apply`` / Tensor operators) so that the
+  backward ops are recorded like any others (``jag.grad`` of ``jag.grad`` works and traced
+  gradients are graphs). Every core op whose spec/ops.json ``differentiable`` list is not
+  empty has one; composites are differentiated through their lowering unless they have one
+  (see :mod:`jag.autodiff`).
 
 Each op's rules are written side by side in ``core.py`` / ``composite.py``; generic named
 shape rules (same, broadcast, reduce, matmul) are in ``shapes.py``. The generic checks
@@ -21,6 +27,7 @@ from ..symbolic import Dim, evaluate, parse
 IMPLS: dict = {}
 SHAPE_RULES: dict = {}
 LOWERINGS: dict = {}
+VJPS: dict = {}
 
 
 def _register(table, key):
@@ -45,6 +52,11 @@ def shape_rule(name):
 def lowering(op):
     """Register the reference lowering of a composite op to core ops."""
     return _register(LOWERINGS, op)
+
+
+def vjp(op):
+    """Register the VJP rule of ``op`` (as JAX's per-primitive transpose/JVP rules)."""
+    return _register(VJPS, op)
 
 
 # ---------------------------------------------------------------- generic checks
