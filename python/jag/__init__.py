@@ -14,6 +14,8 @@ the JS runtime::
 Public API: ``trace``, ``function``, ``load``, ``loads``, ``Graph``, ``Tensor``, ``apply``,
 ``constant``, ``grad`` / ``value_and_grad`` / ``vjp`` / ``stop_gradient`` (reverse-mode
 autodiff as in JAX; ``loss.backward()`` fills ``leaf.grad`` as in PyTorch),
+``jag.nn`` (modules with explicit ``init(seed)`` / pure ``apply(params, x)``, losses) and
+``jag.optim`` (SGD, Adam, AdamW as pure functions of params, grads and state),
 ``save_tensors`` / ``load_tensors`` (safetensors bundles), one function per op
 of spec/ops.json (``jag.exp``, ``jag.matmul``, ``jag.conv2d``…), and the error classes of
 ``jag.errors`` (codes from spec/errors.json).
