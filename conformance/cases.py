@@ -13,20 +13,28 @@ Kinds of cases, by id prefix:
   ``lowered.<op>.<tag>``     every composite-op case as its core lowering (``graph.lower()``)
   ``sym.<name>.N<n>``        symbolic-dim models, each at two bindings of its dims
   ``model.<name>``           an MLP, a CNN, a transformer encoder block, a model using the random ops
+  ``train.<name>``           one traced training step (value_and_grad + optimizer update) of a jag.nn model
+  ``grad.<op>.<dtype>[-<tag>]``  the traced gradient graph of a loss through one differentiable op (GRAD_SPECS)
   ``error.<CODE>.<name>``    invalid models or inputs (conformance/error_cases.py)
 
 The reference is checked before a case is accepted: op cases against test_ops' independent
 expected values, lowered cases against the composite, models against a float64 run or
-plain numpy; a generator whose reference disagrees raises instead of writing a wrong truth.
+plain numpy, gradient cases against central finite differences (float64; float32 against
+the checked float64 gradients), training steps against a float64 eager step whose gradient
+matches finite differences; a generator whose reference disagrees raises instead of
+writing a wrong truth.
 """
 from __future__ import annotations
 
 import contextlib
 from collections import Counter
+import functools
+import inspect
 import json
 import math
 import re
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,7 +42,8 @@ from typing import Callable
 import numpy as np
 
 import jag
-from jag import spec
+from jag import nn, optim, pytree, spec
+from jag.ops import IMPLS, check_attrs
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "python" / "tests"
@@ -69,7 +78,7 @@ class Case:
     the inputs are wrong); ``check`` then verifies the code against the Python reference.
     """
     id: str
-    kind: str                      # "op" | "lowered" | "model" | "error"
+    kind: str                      # "op" | "lowered" | "model" | "grad" | "error"
     op: str | None                 # the op under test, None for models
     graph: jag.Graph
     inputs: dict
@@ -587,6 +596,370 @@ def model_entries() -> list:
     return [Entry(f"model.{name}", lambda name=name: build_model(name, f"model.{name}")) for name in MODELS]
 
 
+# ====================================================================== gradient cases
+
+#: A gradient graph chains several ops (the op, the loss's multiply and reduce_sum, the op's VJP
+#: rule), so, as for models, each output gets MODEL_TOLERANCE_FACTOR x the loosest tolerance class
+#: among the ops it depends on (model_tolerance).
+GRAD_DTYPES = FLOAT
+
+
+@dataclass(frozen=True)
+class GradSpec:
+    """One gradient case per float dtype: ``grad.<op>.<dtype>[-<tag>]``.
+
+    ``make(rng)`` returns the op's inputs: float inputs in float64 (the float32 case casts them),
+    integer and bool inputs (indices, conditions, keys) as they are; values keep away from kinks
+    (|x| >= 0.2 for abs/relu, x >= 0.5 for log/sqrt/power's base, pairwise >= 0.1 apart where
+    max/min/pooling would tie). ``wiring[i]`` is the input feeding op input i (default: in order;
+    a repeat is fan-out, e.g. ``x * x``). ``cast`` casts to the other float dtype.
+    """
+    op: str
+    tag: str
+    make: Callable[[np.random.Generator], list]
+    attrs: dict = field(default_factory=dict)
+    wiring: tuple | None = None
+
+
+def _gvals(rng, shape, kind=None):
+    """Values for a gradient case: "positive" in [0.5, 2], "nonzero" with 0.2 <= |x| <= 2, else [-2, 2]."""
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, shape)
+    if kind == "nonzero":
+        return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
+    return rng.uniform(-2.0, 2.0, shape)
+
+
+def _gdistinct(rng, *shapes):
+    """Arrays whose values are pairwise at least 0.1 apart (no ties for maximum, reduce_max, pooling)."""
+    sizes = [math.prod(s) for s in shapes]
+    vals = rng.permutation(sum(sizes)) * 0.1 - 0.05 * sum(sizes) + rng.uniform(0.0, 0.01)
+    out, k = [], 0
+    for s, n in zip(shapes, sizes):
+        out.append(vals[k:k + n].reshape(s))
+        k += n
+    return out
+
+
+def _unary_spec(op, kind=None, attrs=None, tag=""):
+    return GradSpec(op, tag, lambda r: [_gvals(r, (2, 3), kind)], attrs or {})
+
+
+GRAD_SPECS = [
+    *(_unary_spec(op, kind) for op, kind in (
+        ("neg", None), ("abs", "nonzero"), ("exp", None), ("log", "positive"), ("sqrt", "positive"), ("sin", None),
+        ("cos", None), ("tanh", None), ("erf", None), ("relu", "nonzero"), ("sigmoid", None))),
+    _unary_spec("gelu", attrs={"approximate": "none"}),
+    _unary_spec("gelu", attrs={"approximate": "tanh"}, tag="tanh"),
+    _unary_spec("cast"),
+    *(GradSpec(op, "broadcast", lambda r: [_gvals(r, (2, 3)), _gvals(r, (3,))])
+      for op in ("add", "subtract", "multiply")),
+    GradSpec("multiply", "tied", lambda r: [_gvals(r, (2, 3))], wiring=(0, 0)),
+    GradSpec("divide", "broadcast", lambda r: [_gvals(r, (2, 3)), _gvals(r, (2, 1), "nonzero")]),
+    GradSpec("power", "broadcast", lambda r: [_gvals(r, (2, 3), "positive"), _gvals(r, (3,))]),
+    *(GradSpec(op, "broadcast", lambda r: _gdistinct(r, (2, 3), (3,))) for op in ("maximum", "minimum")),
+    GradSpec("where", "broadcast", lambda r: [r.random((2, 3)) < 0.5, _gvals(r, (2, 1)), _gvals(r, (3,))]),
+    GradSpec("reduce_sum", "axis1", lambda r: [_gvals(r, (2, 3, 4))], {"axes": [1], "keepdims": False}),
+    GradSpec("reduce_sum", "all", lambda r: [_gvals(r, (2, 3, 4))], {"axes": None, "keepdims": False}),
+    GradSpec("reduce_max", "axis-1-keepdims", lambda r: _gdistinct(r, (2, 3, 4)), {"axes": [-1], "keepdims": True}),
+    GradSpec("matmul", "batched", lambda r: [_gvals(r, (2, 3, 4)), _gvals(r, (4, 5))]),
+    GradSpec("matmul", "vector", lambda r: [_gvals(r, (4,)), _gvals(r, (2, 4, 3))]),
+    GradSpec("reshape", "", lambda r: [_gvals(r, (2, 3, 4))], {"shape": [4, -1]}),
+    GradSpec("transpose", "", lambda r: [_gvals(r, (2, 3, 4))], {"perm": [2, 0, 1]}),
+    GradSpec("broadcast_to", "", lambda r: [_gvals(r, (3, 1))], {"shape": [2, 3, 4]}),
+    GradSpec("slice", "steps", lambda r: [_gvals(r, (5, 6))],
+             {"axes": [0, 1], "starts": [1, -5], "stops": [5, 6], "steps": [2, 2]}),
+    GradSpec("pad", "interior", lambda r: [_gvals(r, (2, 3))],
+             {"pads": [1, 0, 2, 1], "interior": [1, 0], "value": 1.5}),
+    GradSpec("concat", "axis0", lambda r: [_gvals(r, (2, 3)), _gvals(r, (1, 3)), _gvals(r, (3, 3))], {"axis": 0}),
+    GradSpec("concat", "tied", lambda r: [_gvals(r, (2, 3))], {"axis": -1}, wiring=(0, 0)),
+    GradSpec("gather", "int64", lambda r: [_gvals(r, (4, 3)), np.array([[0, -1, 2], [0, 3, 0]], np.int64)],
+             {"axis": 0}),
+    GradSpec("gather", "int32-axis1", lambda r: [_gvals(r, (2, 5)), np.array([4, 1, 1, -2], np.int32)], {"axis": 1}),
+    GradSpec("scatter_add", "", lambda r: [_gvals(r, (4, 3)), np.array([1, 3, 1, -4, 1], np.int64), _gvals(r, (5, 3))],
+             {"axis": 0}),
+    GradSpec("softmax", "", lambda r: [_gvals(r, (2, 5))], {"axis": -1}),
+    GradSpec("log_softmax", "axis0", lambda r: [_gvals(r, (3, 4))], {"axis": 0}),
+    GradSpec("layer_norm", "", lambda r: [_gvals(r, (2, 3, 4)), _gvals(r, (4,)), _gvals(r, (4,))],
+             {"axis": -1, "epsilon": 1e-5}),
+    GradSpec("layer_norm", "axis1", lambda r: [_gvals(r, (2, 3, 4)), _gvals(r, (3, 4)), _gvals(r, (3, 4))],
+             {"axis": 1, "epsilon": 1e-5}),
+    GradSpec("reduce_mean", "keepdims", lambda r: [_gvals(r, (2, 3, 4))], {"axes": [0, 2], "keepdims": True}),
+    GradSpec("reduce_min", "all", lambda r: _gdistinct(r, (3, 4)), {"axes": None, "keepdims": False}),
+    GradSpec("linear", "", lambda r: [_gvals(r, (2, 3, 5)), _gvals(r, (4, 5)), _gvals(r, (4,))]),
+    GradSpec("embedding", "", lambda r: [np.array([[0, 4, 2], [4, 4, 1]], np.int64), _gvals(r, (5, 4))]),
+    GradSpec("dropout", "", lambda r: [_gvals(r, (4, 5)), np.array(20240607, np.int64)], {"p": 0.25}),
+    GradSpec("conv2d", "groups-stride-pad",
+             lambda r: [_gvals(r, (2, 4, 5, 5)), _gvals(r, (6, 2, 3, 3)), _gvals(r, (6,))],
+             {"strides": [2, 1], "pads": [1, 1, 1, 1], "groups": 2}),
+    GradSpec("conv2d", "dilated", lambda r: [_gvals(r, (1, 2, 6, 6)), _gvals(r, (3, 2, 2, 2)), _gvals(r, (3,))],
+             {"dilations": [2, 2]}),
+    GradSpec("max_pool2d", "", lambda r: _gdistinct(r, (1, 2, 5, 5)),
+             {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    GradSpec("avg_pool2d", "", lambda r: [_gvals(r, (1, 2, 5, 5))],
+             {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": False}),
+    GradSpec("avg_pool2d", "include-pad", lambda r: [_gvals(r, (1, 2, 5, 5))],
+             {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1], "count_include_pad": True}),
+]
+
+
+def _grad_id(s: GradSpec, dtype: str) -> str:
+    return f"grad.{s.op}.{dtype}" + (f"-{s.tag}" if s.tag else "")
+
+
+def _grad_problem(s: GradSpec, dtype: str):
+    """The loss of a gradient case and what surrounds it, deterministic from the spec's id.
+
+    loss = reduce_sum(op(inputs) * w), w a fixed standard-normal array shaped like the op's output
+    (a constant of the graph), so the cotangent reaching the op is not all ones. Returns a dict:
+    ``arrays`` (the inputs in ``dtype``), ``names`` (graph input names: the op's port names),
+    ``attrs``, ``wiring``, ``diff`` (indices of the differentiable float inputs), ``loss`` (jag ops)
+    and ``np_loss`` (float64, through the op's numpy implementation, not its VJP).
+    """
+    op = OPS[s.op]
+    rng = np.random.default_rng(zlib.crc32(_grad_id(s, "").encode()))
+    arrays64 = [np.asarray(a) for a in s.make(rng)]
+    wiring = s.wiring or tuple(range(len(arrays64)))
+    attrs = dict(s.attrs)
+    if s.op == "cast":   # to the other float dtype; the float64 reference casts to float64
+        attrs["dtype"] = "float32" if dtype == "float64" else "float64"
+    np_attrs = check_attrs(op, {**attrs, "dtype": "float64"} if s.op == "cast" else attrs)
+
+    def np_op(arrs):
+        return np.asarray(IMPLS[s.op](*[arrs[k] for k in wiring], **np_attrs), np.float64)
+
+    w64 = rng.standard_normal(np_op(arrays64).shape)
+    w = w64.astype(attrs.get("dtype", dtype) if s.op == "cast" else dtype)
+    arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays64]
+
+    names = []
+    for i in range(len(arrays)):
+        p = wiring.index(i)
+        port = op.port_for_input(p)
+        variadic_many = port.variadic and wiring.count(i) == 1 and len(arrays) > 1
+        names.append(f"{port.name}{p - op.inputs.index(port)}" if variadic_many else port.name)
+    diff = [i for i, a in enumerate(arrays) if a.dtype.kind == "f" and any(
+        op.port_for_input(p).name in op.differentiable for p, k in enumerate(wiring) if k == i)]
+    assert diff, f"{s.op}: a gradient case needs a differentiable float input"
+
+    def loss(*xs):
+        y = jag.apply(s.op, *[xs[k] for k in wiring], **attrs)
+        return jag.apply("reduce_sum", jag.apply("multiply", y, w), axes=None, keepdims=False)
+
+    def np_loss(arrs):
+        return float(np.sum(np_op(arrs) * w64))
+
+    return {"arrays": arrays, "names": names, "attrs": attrs, "wiring": wiring, "diff": diff,
+            "loss": _with_params(loss, names), "np_loss": np_loss, "w_type": f"{w.dtype.name}{list(w.shape)}"}
+
+
+def _with_params(fn, names):
+    """``fn(*xs)`` with the signature ``(name0, name1, ...)``, so jag.trace names its inputs ``names``."""
+    fn.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    return fn
+
+
+def finite_differences(np_loss, arrays, i, h=1e-5) -> np.ndarray:
+    """Central differences (np_loss(x + h e_k) - np_loss(x - h e_k)) / 2h of input ``i``, element by element."""
+    out = np.zeros(np.shape(arrays[i]))
+    for idx in np.ndindex(*np.shape(arrays[i])):
+        plus, minus = [a.copy() for a in arrays], [a.copy() for a in arrays]
+        plus[i][idx] += h
+        minus[i][idx] -= h
+        out[idx] = (np_loss(plus) - np_loss(minus)) / (2 * h)
+    return out
+
+
+#: float64 gradients must match central differences (h = 1e-5) this closely (as python/tests/test_autodiff.py);
+#: float32 gradients must match the float64 case's, checked that way, within GRAD_F32_CHECK (relative to
+#: the largest gradient), far looser than the cases' tolerance but far tighter than a wrong rule.
+GRAD_FD_CHECK = {"rtol": 1e-5, "atol": 1e-6}
+GRAD_F32_CHECK = 1e-4
+
+
+def _grad_graph(s: GradSpec, dtype: str, cid: str):
+    """The traced gradient graph of a spec, the problem (_grad_problem) and the Python reference's
+    outputs: ``d_<input>`` per differentiable input, and ``loss`` when there are several of them."""
+    pb = _grad_problem(s, dtype)
+    loss, diff, names = pb["loss"], pb["diff"], pb["names"]
+
+    def gradient(*xs):
+        if len(diff) == 1:
+            out, grads = {}, [jag.grad(loss, argnums=diff[0])(*xs)]
+        else:
+            value, grads = jag.value_and_grad(loss, argnums=tuple(diff))(*xs)
+            out = {"loss": value}
+        out.update({f"d_{names[i]}": g for i, g in zip(diff, grads)})
+        return out
+
+    g = jag.trace(_with_params(gradient, names), *pb["arrays"], name=cid)
+    return g, pb, _reference(g, pb["arrays"])
+
+
+@functools.lru_cache(maxsize=None)
+def _checked_float64_grads(k: int) -> dict:
+    """GRAD_SPECS[k]'s float64 gradient graph on the Python reference, checked against central finite
+    differences of the op's numpy implementation (and its loss value against numpy); raises
+    AssertionError on a disagreement, so a wrong VJP rule never becomes the truth."""
+    s = GRAD_SPECS[k]
+    cid = _grad_id(s, "float64")
+    g, pb, out = _grad_graph(s, "float64", cid)
+    arrays, np_loss = pb["arrays"], pb["np_loss"]
+    if "loss" in out:
+        want = np_loss(arrays)
+        assert abs(float(out["loss"]) - want) <= 1e-12 * (1 + abs(want)), f"{cid}: the loss disagrees with numpy"
+    for i in pb["diff"]:
+        name = f"d_{pb['names'][i]}"
+        fd, got = finite_differences(np_loss, arrays, i), out[name]
+        if not np.allclose(got, fd, **GRAD_FD_CHECK):
+            at = np.unravel_index(np.argmax(np.abs(got - fd)), fd.shape)
+            raise AssertionError(f"{cid}: {name} disagrees with central finite differences: "
+                                 f"{got[at]!r} vs {fd[at]!r} at {list(at)}")
+    return out
+
+
+def build_grad_case(k: int, dtype: str, cid: str) -> Case:
+    """GRAD_SPECS[k] in ``dtype``: the traced gradient graph; expected = the Python reference running
+    it, checked against finite differences (float64) or against the checked float64 gradients
+    (float32, within GRAD_F32_CHECK)."""
+    s = GRAD_SPECS[k]
+    g, pb, out = _grad_graph(s, dtype, cid)
+    assert all(OPS[n.op].kind == "core" for n in g.nodes), f"{cid}: the gradient graph has composite ops"
+    ref = _checked_float64_grads(k)
+    for name, a in out.items() if dtype != "float64" else ():
+        scale = max(1.0, float(np.max(np.abs(ref[name]), initial=0.0)))
+        assert np.allclose(a, ref[name], rtol=GRAD_F32_CHECK, atol=GRAD_F32_CHECK * scale), \
+            f"{cid}: output {name} is not within {GRAD_F32_CHECK} of the float64 gradient"
+    tol = {name: model_tolerance(g, name, a.dtype.name) for name, a in out.items()}
+    diff, names = pb["diff"], pb["names"]
+    how = f"jag.value_and_grad(loss, argnums={tuple(diff)})" if len(diff) > 1 else \
+        f"jag.grad(loss, argnums={diff[0]})"
+    call = f"{s.op}({', '.join(names[i] for i in pb['wiring'])})"
+    return _finish(Case(
+        id=cid, kind="grad", op=s.op, graph=g, inputs=dict(zip(names, pb["arrays"])), expected=out, tolerance=tol,
+        description=f"{how} traced, loss = reduce_sum({call} * w), w a fixed standard-normal {pb['w_type']} "
+                    f"constant; inputs {_describe_arrays(pb['arrays'])}, attrs {_attrs_text(pb['attrs'])}. Expected = "
+                    f"the Python reference running the graph; the float64 gradients match central finite differences "
+                    f"of the op's numpy implementation. Tolerance: {MODEL_TOLERANCE_FACTOR}x the loosest op class on "
+                    f"each output's path (0/0 when all are exact)"))
+
+
+def grad_entries() -> list:
+    """``grad.<op>.<dtype>[-<tag>]``: every GRAD_SPECS entry in float32 and float64."""
+    return [Entry(cid, lambda k=k, dt=dt, cid=cid: build_grad_case(k, dt, cid), s.op)
+            for k, s in enumerate(GRAD_SPECS) for dt in GRAD_DTYPES for cid in [_grad_id(s, dt)]]
+
+
+# ====================================================================== training steps
+
+def _train_mlp():
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 16), nn.GELU(), nn.Linear(16, 5))
+    rng = np.random.default_rng(0)
+    batch = {"x": rng.standard_normal((8, 12)).astype(np.float32), "y": rng.integers(0, 5, 8).astype(np.int64)}
+    return model, optim.adam(0.01), batch, (
+        "nn.Sequential(Linear(12,16), ReLU, Linear(16,16), GELU, Linear(16,5)) on a batch of 8 (x float32 [8,12], "
+        "y int64 class indices), optim.adam(0.01)")
+
+
+def _train_cnn():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1),
+                          nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(24, 5))
+    rng = np.random.default_rng(1)
+    batch = {"x": rng.standard_normal((4, 1, 8, 8)).astype(np.float32), "y": rng.integers(0, 5, 4).astype(np.int64),
+             "key": np.array(3, np.int64)}
+    return model, optim.sgd(0.05, momentum=0.9), batch, (
+        "nn.Sequential(Conv2d(1,4,3,padding=1), ReLU, MaxPool2d(2), Conv2d(4,6,3,padding=1), ReLU, AvgPool2d(2), "
+        "Flatten, Dropout(0.25), Linear(24,5)) on x float32 [4,1,8,8], y int64 [4], the int64 dropout key 'key'; "
+        "optim.sgd(0.05, momentum=0.9)")
+
+
+#: name -> () -> (model, optimizer, batch {"x", "y"[, "key"]}, description)
+TRAIN_MODELS = {"mlp": _train_mlp, "cnn": _train_cnn}
+#: eager steps (Python) before the traced one, so that params and the optimizer state are mid-training
+TRAIN_WARMUP = 2
+
+
+def _train_fns(model, opt, batch_names):
+    """``loss_fn(params, x, y, key=None)``: nn.cross_entropy of the model in training mode; and
+    ``train_step(params, opt_state, x, y[, key]) -> {"new_params", "new_opt_state", "loss"}``: one
+    value_and_grad and one optimizer update (its parameters name the graph inputs, the result's
+    keys its outputs: ``new_params.0.weight`` is the next ``params.0.weight``)."""
+    def loss_fn(params, x, y, key=None):
+        return nn.cross_entropy(model.apply(params, x, rng=key, train=True), y)
+
+    def train_step(params, opt_state, *batch):
+        loss, grads = jag.value_and_grad(loss_fn)(params, *batch)
+        params, opt_state = opt.update(params, grads, opt_state)
+        return {"new_params": params, "new_opt_state": opt_state, "loss": loss}
+
+    return loss_fn, _with_params(train_step, ["params", "opt_state", *batch_names])
+
+
+def _float64_tree(tree):
+    leaves, _, td = pytree.flatten(tree)
+    return pytree.unflatten(td, [np.asarray(a, np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+                                 for a in leaves])
+
+
+def _float64_train_step(cid, loss_fn, opt, params, state, batch) -> dict:
+    """The step in float64, eagerly, from the same values: the gradient is checked along a random
+    direction against central differences of the forward pass (no VJP rule involved), then
+    ``opt.update`` is applied. Returns {"new_params", "new_opt_state", "loss"} like the traced step."""
+    p64, s64, b64 = _float64_tree(params), _float64_tree(state), list(_float64_tree(batch).values())
+    loss, grads = jag.value_and_grad(loss_fn)(p64, *b64)
+    leaves, _, td = pytree.flatten(p64)
+    rng = np.random.default_rng(7)
+    direction = [rng.standard_normal(np.shape(a)) for a in leaves]
+    h = 1e-6
+
+    def along(t):
+        return float(np.asarray(loss_fn(pytree.unflatten(td, [a + t * d for a, d in zip(leaves, direction)]), *b64)))
+
+    fd = (along(h) - along(-h)) / (2 * h)
+    dot = sum(float(np.sum(np.asarray(g) * d)) for g, d in zip(pytree.flatten(grads)[0], direction))
+    assert abs(dot - fd) <= 1e-6 * (1 + abs(fd)), \
+        f"{cid}: the gradient disagrees with finite differences ({dot} vs {fd})"
+    new_p, new_s = opt.update(p64, grads, s64)
+    return {"new_params": new_p, "new_opt_state": new_s, "loss": np.asarray(loss)}
+
+
+def build_train_case(name: str, cid: str) -> Case:
+    """One traced training step of a small jag.nn model (value_and_grad of cross_entropy, then an
+    optimizer update) from the params and state after TRAIN_WARMUP eager steps; a model case.
+    The reference is checked against a float64 eager step (_float64_train_step) within the tolerance."""
+    model, opt, batch, doc = TRAIN_MODELS[name]()
+    loss_fn, train_step = _train_fns(model, opt, list(batch))
+    params = model.init(0)
+    state = opt.init(params)
+    for k in range(TRAIN_WARMUP):
+        warm = {**batch, "key": batch["key"] + k + 1} if "key" in batch else batch
+        r = train_step(params, state, *warm.values())       # eager: numpy params and state out
+        params, state = r["new_params"], r["new_opt_state"]
+    g = jag.trace(train_step, params, state, *batch.values(), name=cid)
+    leaves = [a for arg in (params, state, *batch.values()) for a in pytree.flatten(arg)[0]]
+    inputs = {vi.name: np.asarray(a) for vi, a in zip(g.inputs, leaves)}
+    out = g.run(inputs)
+    tol = {k: model_tolerance(g, k, a.dtype.name) for k, a in out.items()}
+    want_leaves = pytree.flatten(_float64_train_step(cid, loss_fn, opt, params, state, batch))[0]
+    assert len(want_leaves) == len(out), cid                   # graph outputs are the result's leaves, in order
+    assert all(k == "loss" or k.startswith(("new_params.", "new_opt_state.")) for k in out), list(out)
+    for (k, got), want in zip(out.items(), want_leaves):
+        assert within(got, np.asarray(want).astype(got.dtype), tol[k]), \
+            f"{cid}: output {k} is not within its tolerance of the float64 step"
+    return _finish(Case(
+        id=cid, kind="model", op=None, graph=g, inputs=inputs, expected=out, tolerance=tol,
+        description=f"one training step traced: loss, grads = jag.value_and_grad(nn.cross_entropy of the model in "
+                    f"training mode)(params); params, opt_state = optimizer.update(params, grads, opt_state); "
+                    f"outputs new_params.*, new_opt_state.* (the next params.*, opt_state.*) and loss. {doc}; "
+                    f"params from model.init(0) after {TRAIN_WARMUP} eager steps. Checked against a float64 eager "
+                    f"step whose gradient matches central finite differences. Tolerance: {MODEL_TOLERANCE_FACTOR}x "
+                    f"the loosest op class on each output's path (0/0 for the int64 step count)"))
+
+
+def train_entries() -> list:
+    return [Entry(f"train.{name}", lambda name=name: build_train_case(name, f"train.{name}")) for name in TRAIN_MODELS]
+
+
 # ====================================================================== every case
 
 def error_entries() -> list:
@@ -596,7 +969,7 @@ def error_entries() -> list:
 
 def entries() -> list:
     """Every case of the corpus, in a stable order; ids are unique and filesystem-safe."""
-    out = op_entries() + sym_entries() + model_entries() + error_entries()
+    out = op_entries() + sym_entries() + model_entries() + train_entries() + grad_entries() + error_entries()
     ids = [e.id for e in out]
     dup = sorted(i for i, n in Counter(ids).items() if n > 1)
     assert not dup, f"duplicate case ids: {dup[:5]}"

@@ -74,10 +74,12 @@ class Case:
 
     @property
     def row(self) -> str:
-        """The matrix row: the op for op and lowered cases, ``error.<CODE>`` for error cases,
-        else the case id (model cases, one row each)."""
+        """The matrix row: the op for op and lowered cases, ``grad.<op>`` for gradient cases,
+        ``error.<CODE>`` for error cases, else the case id (model cases, one row each)."""
         if self.kind in ("op", "lowered") and self.op:
             return self.op
+        if self.kind == "grad" and self.op:
+            return f"grad.{self.op}"
         if self.kind == "error":
             return f"error.{self.error}"
         return self.id
