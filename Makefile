@@ -21,7 +21,7 @@ help:
 $(STAMP): python/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e 'python[test]'
+	$(PY) -m pip install --quiet -e 'python[test,torch,jax,tf]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

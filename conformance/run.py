@@ -527,6 +527,8 @@ def cell(verdicts: list) -> str:
     """A matrix cell aggregating one row's cases on one runtime, e.g. ``pass 124/124`` or
     ``FAIL 3/124 (max abs 1.0e-03, rel 2.0e-02)``."""
     n = len(verdicts)
+    if n == 0:
+        return "-"   # the runtime takes no part in these cases (Adapter.applies)
     count = {s: sum(v.status == s for v in verdicts) for s in ("pass", "FAIL", "xfail", "xpass", "not supported",
                                                                   "not installed")}
     if count["not installed"] == n:
@@ -606,14 +608,14 @@ def run_cases(cases: list, runtimes: list, registry: dict, missing: dict, expect
     """Every case on every runtime: a list of Verdicts, runtime by runtime, cases in order.
     Every batch is started first, so that an out-of-process runtime (JS) works while the
     in-process ones run; a missing runtime gives "not installed" verdicts."""
-    folders = [c.folder for c in cases]
-    batches = {rt: registry[rt].start(folders) for rt in runtimes if rt not in missing}
+    mine = {rt: [c for c in cases if registry[rt].applies(c)] for rt in runtimes}
+    batches = {rt: registry[rt].start([c.folder for c in mine[rt]]) for rt in runtimes if rt not in missing}
     verdicts = []
     for rt in runtimes:
         if rt in missing:
-            verdicts += [Verdict(c, rt, "not installed", missing[rt]) for c in cases]
+            verdicts += [Verdict(c, rt, "not installed", missing[rt]) for c in mine[rt]]
             continue
-        for case, outcome in zip(cases, batches[rt].outcomes()):
+        for case, outcome in zip(mine[rt], batches[rt].outcomes()):
             verdicts.append(apply_expected(judge(case, outcome, rt), expected.get(rt, {})))
     return verdicts
 
@@ -632,7 +634,8 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--ops", action="append", metavar="OPS", help="only cases whose op is in this comma list")
     p.add_argument("-r", "--runtimes", action="append", metavar="RUNTIMES",
-                   help=f"comma list of runtimes (default: all: {','.join(_adapters.ADAPTERS)})")
+                   help=f"comma list of runtimes (default: {','.join(_adapters.DEFAULT_RUNTIMES)}; "
+                        f"all: {','.join(_adapters.ADAPTERS)})")
     p.add_argument("-k", dest="patterns", action="append", metavar="PATTERN",
                    help="only case ids containing PATTERN (a glob when it has * ? [); repeatable")
     p.add_argument("--list", action="store_true", help="print the selected case ids and exit")
@@ -665,7 +668,8 @@ def main(argv=None, *, adapters: dict | None = None, out=None) -> int:
 
     ops = _split(args.ops)
     unknown = [o for o in ops if o not in spec.OPS]
-    runtimes = list(dict.fromkeys(_split(args.runtimes))) or list(registry)
+    runtimes = list(dict.fromkeys(_split(args.runtimes))) or [
+        rt for rt in registry if adapters is not None or rt in _adapters.DEFAULT_RUNTIMES]
     unknown_rt = [r for r in runtimes if r not in registry]
     if unknown or unknown_rt:
         say(f"error: unknown {'op' if unknown else 'runtime'} {', '.join(unknown or unknown_rt)} "

@@ -87,6 +87,23 @@ def _cmd_lower(args):
     return 0
 
 
+def _cmd_codegen(args):
+    from .codegen import generate
+    from .serialize import atomic_write
+    from pathlib import Path
+    try:
+        source = generate(load(args.model), args.target)
+    except (ValueError, NotImplementedError) as e:
+        print(f"jag codegen: {e}", file=sys.stderr)
+        return 2
+    if args.output:
+        atomic_write(Path(args.output), [source.encode("utf-8")])
+        print(f"wrote {args.output} ({args.target}, {source.count(chr(10))} lines)")
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="jag", description="JAG: portable computation graphs (format %s)."
                                      % __import__("jag").FORMAT_VERSION)
@@ -109,6 +126,11 @@ def main(argv=None) -> int:
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(fn=_cmd_lower)
+    p = sub.add_parser("codegen", help="write readable PyTorch / JAX / TensorFlow source for a model")
+    p.add_argument("model")
+    p.add_argument("--target", required=True, help="torch, jax or tf (a module of jag.codegen)")
+    p.add_argument("-o", "--output", help="the .py file to write (default: stdout)")
+    p.set_defaults(fn=_cmd_codegen)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

@@ -289,6 +289,21 @@ class Graph:
         save(self, path, inline_limit=inline_limit)
         return path
 
+    def to_torch(self) -> str:
+        """Readable PyTorch source for this graph: an ``nn.Module`` (see :mod:`jag.codegen.torch`)."""
+        from .codegen import generate
+        return generate(self, "torch")
+
+    def to_jax(self) -> str:
+        """Readable JAX source: a pure ``f(params, *inputs)`` (see :mod:`jag.codegen.jax`)."""
+        from .codegen import generate
+        return generate(self, "jax")
+
+    def to_tf(self) -> str:
+        """Readable TensorFlow source: a ``tf.Module`` (see :mod:`jag.codegen.tf`)."""
+        from .codegen import generate
+        return generate(self, "tf")
+
     def to_json(self) -> str:
         """The whole graph as JSON text with every tensor inline (base64)."""
         from .serialize import dumps, to_document
