@@ -240,28 +240,111 @@ class CodegenAdapter(Adapter):
     def applies(self, case) -> bool:
         return case.kind != "error"
 
-    def run_one(self, folder: Path) -> Outcome:
+    def prepare(self, folder: Path) -> tuple:
+        """(fn, framework inputs, output names) of one case: the generated module built with
+        its own ``load_params``; raises what generating or loading raises."""
         from jag.codegen import generate
+        if self._setup:
+            self._setup()
+            self._setup = None
+        path = folder / "model.json"
+        graph = jag.load(path)
+        bundle = read_inputs(folder)
+        names = [vi.name for vi in graph.inputs]
+        if sorted(bundle) != sorted(names):   # as Graph.run reports a bundle that does not fit
+            raise jag.InputError(f"inputs do not match the graph's ({', '.join(names)}): got {', '.join(bundle)}")
+        source = generate(graph, self.name)
+        ns: dict = {}
+        exec(compile(source, f"<{self.name} code of {folder.name}>", "exec"), ns)  # noqa: S102 — our own output
+        fn = ns["build"](ns["load_params"](str(path)))
+        return fn, [self._to_fw(bundle[n]) for n in ns["INPUTS"]], ns["OUTPUTS"]
+
+    def run_one(self, folder: Path) -> Outcome:
         try:
-            if self._setup:
-                self._setup()
-                self._setup = None
-            path = folder / "model.json"
-            graph = jag.load(path)
-            bundle = read_inputs(folder)
-            names = [vi.name for vi in graph.inputs]
-            if sorted(bundle) != sorted(names):   # as Graph.run reports a bundle that does not fit
-                raise jag.InputError(f"inputs do not match the graph's ({', '.join(names)}): got {', '.join(bundle)}")
-            source = generate(graph, self.name)
-            ns: dict = {}
-            exec(compile(source, f"<{self.name} code of {folder.name}>", "exec"), ns)  # noqa: S102 — our own output
-            fn = ns["build"](ns["load_params"](str(path)))
-            outs = fn(*[self._to_fw(bundle[n]) for n in ns["INPUTS"]])
-            return Outcome(outputs={n: self._to_np(o) for n, o in zip(ns["OUTPUTS"], outs)})
+            fn, args, names = self.prepare(folder)
+            return Outcome(outputs={n: self._to_np(o) for n, o in zip(names, fn(*args))})
         except NotImplementedError as e:
             return Outcome(unsupported=str(e))
         except Exception as e:  # noqa: BLE001
             return _error(e)
+
+
+class JaxAdapter(CodegenAdapter):
+    """The JAX target, run as ``jax.jit``: eager JAX dispatches (and compiles) every primitive
+    of every case on its own, about 8 minutes for the corpus. Here the generated functions of
+    up to :attr:`BATCH` consecutive cases (ids sorted, so mostly one op) are traced into ONE
+    jitted program; XLA compiles the next batches on a thread pool while a batch runs. A batch
+    that fails to trace, compile or run is re-run case by case eagerly (:meth:`run_one`), so an
+    error is reported for its own case. Compiled programs are cached in
+    ``conformance/build/jax-cache`` (JAX's persistent cache: a re-run skips XLA)."""
+    BATCH = 40
+
+    def __init__(self):
+        super().__init__("jax", "jax", "jax", _jax_in, _np_out)
+        self.how = ("graph.to_jax() source exec'd in-process, batches of cases under one jax.jit "
+                    "(pip install jag[jax])")
+
+    def start(self, folders: list) -> Batch:
+        return Batch(folders, lambda: self._outcomes([Path(f) for f in folders]))
+
+    def _outcomes(self, folders: list) -> Iterator[Outcome]:
+        import collections
+        from concurrent.futures import ThreadPoolExecutor
+
+        import jax
+        try:
+            jax.config.update("jax_compilation_cache_dir", str(ROOT / "conformance" / "build" / "jax-cache"))
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        except Exception:  # noqa: BLE001 — a jax without these options: no cache, just slower
+            pass
+        chunks = [folders[i:i + self.BATCH] for i in range(0, len(folders), self.BATCH)]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            pending = collections.deque()
+            for chunk in chunks:
+                pending.append((chunk, self._lower(chunk, pool)))
+                if len(pending) > 2:
+                    yield from self._finish(*pending.popleft())
+            while pending:
+                yield from self._finish(*pending.popleft())
+
+    def _lower(self, chunk: list, pool):
+        """The runs [(index in chunk, fn, args, output names)] of the cases that build (run_one
+        later gives the others their outcome), and (future of the compiled batch, its
+        arguments), or None when the batch does not lower."""
+        import jax
+        runs = []
+        for k, folder in enumerate(chunk):
+            try:
+                runs.append((k, *self.prepare(folder)))
+            except Exception:  # noqa: BLE001 — run_one reports it for this case
+                pass
+        if not runs:
+            return runs, None
+        fns = [fn for _, fn, _, _ in runs]
+
+        def all_of(all_args):
+            return [f(*a) for f, a in zip(fns, all_args)]
+        try:
+            args = jax.device_put([a for _, _, a, _ in runs])
+            lowered = jax.jit(all_of).lower(args)
+        except Exception:  # noqa: BLE001
+            return runs, None
+        return runs, (pool.submit(lowered.compile), args)
+
+    def _finish(self, chunk: list, lowered) -> Iterator[Outcome]:
+        runs, compiled = lowered
+        results = {}
+        if compiled is not None:
+            future, args = compiled
+            try:
+                outs = future.result()(args)
+                for (k, _, _, names), o in zip(runs, outs):
+                    results[k] = Outcome(outputs={n: self._to_np(v) for n, v in zip(names, o)})
+            except Exception:  # noqa: BLE001 — every case of the batch again, eagerly
+                results = {}
+        for k, folder in enumerate(chunk):
+            yield results[k] if k in results else self.run_one(folder)
 
 
 def _torch_in(a):
@@ -298,15 +381,13 @@ def _tf_out(t):
     return t.numpy()
 
 
-#: the runtimes `python -m conformance run` (and make test) uses without -r. The JAX target
-#: is not among them yet: it still fails cases and takes about 8 minutes on the corpus
-#: (eager dispatch per op); run it with `-r jax`.
-DEFAULT_RUNTIMES = ("python", "c", "js", "torch", "tf")
+#: the runtimes `python -m conformance run` (and make test) uses without -r
+DEFAULT_RUNTIMES = ("python", "c", "js", "torch", "jax", "tf")
 
 ADAPTERS = {a.name: a for a in (
     PythonAdapter(), CAdapter(), JSAdapter(),
     CodegenAdapter("torch", "torch", "torch", _torch_in, _torch_out),
-    CodegenAdapter("jax", "jax", "jax", _jax_in, _np_out),
+    JaxAdapter(),
     CodegenAdapter("tf", "tensorflow", "tf", _tf_in, _tf_out, _tf_setup),
 )}
 
