@@ -18,10 +18,12 @@ help:
 	@echo "make conformance  generate the conformance corpus and run it on Python, C and JS"
 
 # The virtualenv, re-installed when the package metadata changes.
+# Graphviz's `dot` (pictures of graphs) comes from Debian's graphviz package.
 $(STAMP): python/pyproject.toml
+	@command -v dot >/dev/null 2>&1 || (apt-get update && apt-get install -y graphviz)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e 'python[test,torch,jax,tf]'
+	$(PY) -m pip install --quiet -e 'python[test,torch,jax,tf,viz,models,bench]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
