@@ -14,7 +14,7 @@ help:
 	@echo "make check  fail when generated files are stale"
 	@echo "make c      build the C runtime (runtimes/c: libjag.a, libjag.so, ./jagrun)"
 	@echo "make js     install the JS runtime's packages (runtimes/js: npm ci)"
-	@echo "make bench  benchmarks: the C runtime beside numpy, the JS runtime beside C, training beside PyTorch"
+	@echo "make bench  benchmarks: the C runtime beside numpy, the JS runtime beside C, training beside PyTorch, MiniLM beside PyTorch and onnxruntime"
 	@echo "make conformance  generate the conformance corpus and run it on Python, C and JS"
 
 # The virtualenv, re-installed when the package metadata changes.
@@ -85,6 +85,7 @@ bench: c $(STAMP) $(JS_STAMP)
 	$(MAKE) -C runtimes/c bench PYTHON=$(abspath $(PY))
 	cd runtimes/js && npm run --silent bench
 	$(PY) bench/train_bench.py
+	$(PY) bench/minilm_bench.py
 
 clean:
 	rm -rf $(VENV) python/*.egg-info .pytest_cache python/.pytest_cache

@@ -336,14 +336,19 @@ def _conv2d(n):
     return f"{n.out} = F.conv2d({', '.join(args + kw)})"
 
 
-def _max_pool2d(n):
+def _pool_args(n):
+    """(attrs, kernel, pads, input expression, [kernel_size, stride=...]) of a pooling node."""
     a = n.attrs
     kernel = a["kernel_shape"]
     strides = a["strides"] or kernel
-    pads, x = a["pads"], n.x(0)
     kw = [_pair(kernel)]
     if strides != kernel:
         kw.append(f"stride={_pair(strides)}")
+    return a, kernel, a["pads"], n.x(0), kw
+
+
+def _max_pool2d(n):
+    a, kernel, pads, x, kw = _pool_args(n)
     if any(pads):
         if _fits(pads, kernel, a["dilations"]):
             kw.append(f"padding={_pair(pads[:2])}")
@@ -355,13 +360,7 @@ def _max_pool2d(n):
 
 
 def _avg_pool2d(n):
-    a = n.attrs
-    kernel = a["kernel_shape"]
-    strides = a["strides"] or kernel
-    pads, x = a["pads"], n.x(0)
-    kw = [_pair(kernel)]
-    if strides != kernel:
-        kw.append(f"stride={_pair(strides)}")
+    a, kernel, pads, x, kw = _pool_args(n)
     if not any(pads) or _fits(pads, kernel):
         if any(pads):
             kw.append(f"padding={_pair(pads[:2])}")

@@ -16,41 +16,11 @@
 
 /* ---------------------------------------------------------------- harness */
 
-#define F32 JAG_DTYPE_FLOAT32
-#define F64 JAG_DTYPE_FLOAT64
-#define I32 JAG_DTYPE_INT32
-#define I64 JAG_DTYPE_INT64
-#define U8 JAG_DTYPE_UINT8
-#define OK JAG_STATUS_OK
-#define E_SHAPE JAG_STATUS_E_SHAPE
+/* The shared harness (val, V, defaults, run, g_out), with INTS replaced by owned copies:
+ * these tests release() their attrs, which frees the lists. */
+#include "op_harness.h"
 
-static struct jag_value val(enum jag_dtype dt, int32_t ndim, const int64_t *shape, const void *data)
-{
-    struct jag_value v;
-    memset(&v, 0, sizeof v);
-    v.dtype = dt;
-    v.ndim = ndim;
-    v.numel = 1;
-    for (int32_t k = 0; k < ndim; k++) {
-        v.shape[k] = shape[k];
-        v.numel *= shape[k];
-    }
-    v.nbytes = (size_t)v.numel * jag_dtype_size(dt);
-    v.data = (void *)data;
-    return v;
-}
-
-#define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
-#define NDIM(...) ((int32_t)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-#define V(dt, data, ...) val(dt, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__), data)
-
-/* Attributes: defaults, then owned copies of the values we set; release() frees them. */
-static void defaults(enum jag_op op, struct jag_attr *a)
-{
-    memset(a, 0, 8 * sizeof *a);
-    CHECK_STATUS(jag_op_default_attrs(op, a), OK);
-}
-
+#undef INTS
 static void set_ints_(struct jag_attr *a, const int64_t *v, int32_t n)
 {
     jag_attr_clear(a);
@@ -64,21 +34,6 @@ static void set_ints_(struct jag_attr *a, const int64_t *v, int32_t n)
 static void release(struct jag_attr *a)
 {
     for (int k = 0; k < 8; k++) jag_attr_clear(&a[k]);
-}
-
-static struct jag_value g_out;
-static struct jag_error g_err;
-
-/* Run op on inputs; the result stays in g_out until the next run. */
-static enum jag_status run(enum jag_op op, struct jag_attr *attrs, int32_t n, struct jag_value *ins)
-{
-    struct jag_value *ptrs[8];
-    for (int32_t i = 0; i < n; i++) ptrs[i] = &ins[i];
-    free(g_out.data);
-    memset(&g_out, 0, sizeof g_out);
-    enum jag_status s = jag_op_run(op, attrs, n, ptrs, &g_out, &g_err);
-    if (s != OK) g_out.data = NULL;
-    return s;
 }
 
 /* Output element i as a double. */
