@@ -1,6 +1,6 @@
 """Quickstart: trace f(x, w) = (x + w) * x**2, save it as a JAG file, load it back, run it.
 
-Run with `make demo` (or `python examples/quickstart.py` inside the venv). Writes
+Run with `.venv/bin/python examples/quickstart.py`. Writes
 out/quickstart.json and out/quickstart_vec.json next to this script.
 """
 from pathlib import Path

@@ -130,26 +130,41 @@ class Graph:
         return self._checked.types
 
     # ------------------------------------------------------------ running
-    def execute(self, *args, backend: str = "python"):
+    def execute(self, *args, backend: str = "python", log: bool = False, visualize: bool = False):
         """Run the graph: on the numpy reference interpreter (``backend="python"``) or on the
         C runtime in-process (``backend="c"``, see :mod:`jag.runtimes.c`).
 
         Args are the traced function's arguments (same pytree structure), or one flat
         array per graph input. Returns outputs in the traced structure (numpy arrays).
+
+        With ``log=True`` returns a :class:`jag.execlog.ExecutionLog` instead: every value
+        of the run (``log[name]``), per node its inputs, outputs, wall time and value
+        statistics, ``log.outputs`` (what this call returns otherwise) and ``print(log)``
+        (slowest nodes, largest values, first NaN/Inf). ``visualize=True`` implies ``log``;
+        the log then shows as a picture in Jupyter and has its statistics (and, for a
+        ``jag.grad`` graph or a scalar output, the gradient flow) computed up front. On
+        ``backend="c"`` the log holds the values the C runtime computed (every node output
+        exposed as an output) and no per-node times.
+
         Raises InputError (E_INPUT) for missing/extra inputs or wrong dtype, rank or shape;
         ValueError for an unknown backend.
         """
         if args and any(isinstance(x, Tensor) for x in pytree.flatten(args)[0]):
+            if log or visualize:
+                raise GraphError("execute(..., log=True) needs arrays, not Tensors: call it outside jag.trace")
             return self._inline(args)
+        if backend not in ("python", "c"):
+            raise ValueError(f"unknown backend {backend!r}: expected 'python' or 'c'")
         flat = self._flatten_args(args)
+        if log or visualize:
+            from . import execlog
+            return (execlog.record if backend == "python" else execlog.record_c)(self, flat, visualize=visualize)
         if backend == "python":
             from .interpret import run
             outs = run(self, flat)
-        elif backend == "c":
+        else:
             from .runtimes import c
             outs = c.run(self, flat)
-        else:
-            raise ValueError(f"unknown backend {backend!r}: expected 'python' or 'c'")
         return self._unflatten_outputs(outs)
 
     __call__ = execute
@@ -303,6 +318,18 @@ class Graph:
         """Readable TensorFlow source: a ``tf.Module`` (see :mod:`jag.codegen.tf`)."""
         from .codegen import generate
         return generate(self, "tf")
+
+    def to_dot(self, **kw) -> str:
+        """The graph as Graphviz DOT text: ``jag.viz.to_dot(self, **kw)`` (``log=``, ``collapse="module"``, ...)."""
+        from .viz import to_dot
+        return to_dot(self, **kw)
+
+    def render(self, path, **kw):
+        """Draw the graph to ``path`` (.svg, .png, .pdf or .dot) with Graphviz: ``jag.viz.render(self, path, **kw)``.
+        Returns the path written. Without the ``dot`` program the .dot text is written
+        beside ``path`` and DotNotFoundError (E_FILE) says how to install Graphviz."""
+        from .viz import render
+        return render(self, path, **kw)
 
     def to_json(self) -> str:
         """The whole graph as JSON text with every tensor inline (base64)."""

@@ -7,6 +7,8 @@ result against the rule, and frees every value after its last use.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from . import spec
@@ -91,13 +93,16 @@ def _last_uses(graph) -> dict:
     return last
 
 
-def run(graph, inputs: list, *, on_node=None) -> list:
+def run(graph, inputs: list, *, on_node=None, timing: bool = False) -> list:
     """Execute ``graph`` on numpy arrays; returns the output arrays in graph order.
 
     Args:
       graph: a valid :class:`~jag.graph.Graph` (it is validated first, once).
       inputs: one value per graph input.
-      on_node: optional callback ``on_node(index, node, input_arrays, output_arrays)``.
+      on_node: optional callback ``on_node(index, node, input_arrays, output_arrays)``, called
+        after each node (before values are freed). With ``timing=True`` it gets a fifth
+        argument: the kernel's wall time in seconds (``time.perf_counter`` around the numpy
+        implementation only). Without a callback nothing is timed.
     Raises:
       InputError for bad inputs; the op's error (e.g. IndexOutOfRangeError) with node
       context; ShapeError when a declared output shape disagrees at run time or an output's
@@ -105,6 +110,7 @@ def run(graph, inputs: list, *, on_node=None) -> list:
       kernel fails anyway.
     """
     raise_collected(graph.problems())
+    timing = timing and on_node is not None
     arrays, env = bind_inputs(graph, inputs)
     values = {vi.name: a for vi, a in zip(graph.inputs, arrays)}
     values.update(graph.tensors)
@@ -120,8 +126,14 @@ def run(graph, inputs: list, *, on_node=None) -> list:
                 if any(d < 0 for d in sh):
                     raise ShapeError(f"output shape {shape_str(sh)} has a negative dim for {_bindings(env)}")
                 check_numel(sh, f"for {_bindings(env)}, output shape")
-            with np.errstate(all="ignore"):
-                result = IMPLS[node.op](*args, **attrs)
+            if timing:
+                t0 = time.perf_counter()
+                with np.errstate(all="ignore"):
+                    result = IMPLS[node.op](*args, **attrs)
+                seconds = time.perf_counter() - t0
+            else:
+                with np.errstate(all="ignore"):
+                    result = IMPLS[node.op](*args, **attrs)
         except JagError as e:
             raise e.with_context(file=graph.source, node=i, node_name=node.name, op=node.op)
         except (ArithmeticError, LookupError, TypeError, ValueError) as e:  # validation should have caught it
@@ -136,7 +148,10 @@ def run(graph, inputs: list, *, on_node=None) -> list:
                                     f"{types[name][0]}{list(sh)}", file=graph.source, node=i, node_name=node.name, op=node.op)
             values[name] = r
         if on_node is not None:
-            on_node(i, node, args, [values[n] for n in node.outputs])
+            if timing:
+                on_node(i, node, args, [values[n] for n in node.outputs], seconds)
+            else:
+                on_node(i, node, args, [values[n] for n in node.outputs])
         for name in node.inputs:
             if last.get(name) == i and name not in graph.tensors:
                 values.pop(name, None)

@@ -30,6 +30,7 @@ contribute no entry to the params dict.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
@@ -38,7 +39,7 @@ import numpy as np
 
 from . import functional as F
 from .errors import AttrError, DTypeError, IndexOutOfRangeError, InputError, ShapeError
-from .tensor import Tensor, apply, astype, constant
+from .tensor import Tensor, apply, astype, constant, current_scope, name_scope
 
 __all__ = [
     "Module", "Sequential", "Lambda", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "LayerNorm", "Embedding",
@@ -124,10 +125,23 @@ class Module:
     no parameters) and ``apply``; containers list their submodules in ``children()``.
     ``module(x)`` is ``apply(module.parameters(), x)`` with the module's own parameters,
     initialised on first use from the ``seed`` given to the constructor (default 0).
+
+    Node names: every subclass's ``apply`` runs in a name scope, so the ops it records get
+    the module's dotted path from the outermost running module as node name (the names
+    of ``children()``: ``encoder.layer.3.attention.self.key``; the outermost module's own
+    ops keep None; an explicit ``name=`` wins). ``print(graph)`` shows them, the saved
+    JSON keeps them, and ``graph.render(..., collapse="module")`` draws one box per path.
     """
 
     seed = 0
     _params = None
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap each subclass's own ``apply`` so the nodes it records are named by module path."""
+        super().__init_subclass__(**kwargs)
+        fn = cls.__dict__.get("apply")
+        if fn is not None and not getattr(fn, "_jag_scoped", False):
+            cls.apply = _scoped_apply(fn)
 
     def init(self, seed=0) -> dict:
         """Parameters, deterministic from ``seed`` (a non-negative int or a SeedSequence)."""
@@ -178,6 +192,72 @@ class Module:
             elif v is not p.default and v != p.default:
                 args.append(f"{p.name}={v!r}")
         return f"{type(self).__name__}({', '.join(args)})"
+
+
+def _scoped_apply(fn):
+    """``fn`` (a Module's ``apply``) run inside the module's :func:`jag.tensor.name_scope`.
+
+    The module's path is found from the innermost running module (the parent): its name
+    in the parent's ``children()`` (by identity; a grandchild called directly gets the
+    names of both levels), else the attribute of the parent that holds it (``self.fc``,
+    ``self.blocks[2]``, ``self.heads["q"]``). The outermost module has path "".
+    A module applied again from its own ``apply`` (``super().apply(...)``) or one the
+    parent does not hold (made on the fly) adds no level: its nodes take the parent's path.
+    """
+    @functools.wraps(fn)
+    def apply(self, *args, **kwargs):
+        stack = current_scope()
+        if stack and stack[-1][0] is self:
+            return fn(self, *args, **kwargs)
+        path = module_path(stack[-1][0], stack[-1][1], self) if stack else ""
+        with name_scope(path, self):
+            return fn(self, *args, **kwargs)
+    apply._jag_scoped = True
+    return apply
+
+
+def _children_path(parent, child):
+    """The dotted name of ``child`` below ``parent`` by the names of ``children()``, breadth first; or None."""
+    queue, seen = [(parent, "")], set()
+    while queue:
+        m, prefix = queue.pop(0)
+        if id(m) in seen or not isinstance(m, Module):
+            continue
+        seen.add(id(m))
+        kids = list(m.children().items())
+        for n, c in kids:
+            if c is child:
+                return f"{prefix}{n}"
+        queue += [(c, f"{prefix}{n}.") for n, c in kids]
+    return None
+
+
+def _attribute_path(parent, child):
+    """The attribute of ``parent`` holding ``child`` (``fc``, ``blocks.2``, ``heads.q``; leading ``_`` dropped), or None."""
+    for attr, v in vars(parent).items():
+        name = attr.lstrip("_") or attr
+        if v is child:
+            return name
+        items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, (list, tuple)) else ()
+        for k, m in items:
+            if m is child:
+                return f"{name}.{k}"
+    return None
+
+
+def module_path(parent, parent_path: str, child) -> str:
+    """The dotted path of ``child`` applied while ``parent`` (at ``parent_path``) runs: by the
+    names of the parent's ``children()`` (a grandchild called directly gets both names),
+    else by the parent's attribute holding it; ``parent_path`` itself when the parent does
+    not hold it (a module made on the fly inside ``apply``)."""
+    if not isinstance(parent, Module):
+        return parent_path
+    rel = _children_path(parent, child)
+    if rel is None:
+        rel = _attribute_path(parent, child)
+    if rel is None:
+        return parent_path
+    return f"{parent_path}.{rel}" if parent_path else rel
 
 
 class Lambda(Module):

@@ -24,6 +24,37 @@ from .symbolic import Dim, current_env, evaluate, shape_str
 from .validate import check_numel, dim_names
 
 _EXPAND = contextvars.ContextVar("jag_expand_composites", default=False)
+# The node-name scope: a tuple of (owner, path) entries, innermost last. ``owner`` is the
+# jag.nn.Module whose ``apply`` is running (None for a composite being expanded); ``path``
+# is the dotted module path that ``apply`` gives as the name of the nodes it records.
+_SCOPE = contextvars.ContextVar("jag_name_scope", default=())
+
+
+def current_scope() -> tuple:
+    """The running name scopes, outermost first: a tuple of ``(owner, path)`` pairs (see :func:`name_scope`)."""
+    return _SCOPE.get()
+
+
+def current_path() -> str:
+    """The dotted module path that names the nodes recorded now ("" outside any module)."""
+    stack = _SCOPE.get()
+    return stack[-1][1] if stack else ""
+
+
+@contextlib.contextmanager
+def name_scope(path: str, owner=None):
+    """Within this block, ops recorded without an explicit ``name`` get ``path`` as node name.
+
+    ``jag.nn.Module.apply`` enters one per module (``owner`` is the module, ``path`` its
+    dotted path from the outermost running module, e.g. ``encoder.layer.3.attention``);
+    the outermost module has path "" and its nodes keep the name None. The innermost
+    scope wins; an explicit ``apply(..., name=...)`` always wins.
+    """
+    token = _SCOPE.set(_SCOPE.get() + ((owner, path),))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 @contextlib.contextmanager
@@ -317,13 +348,17 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
     Args:
       op_name: an op of spec/ops.json.
       *inputs: Tensors, numpy arrays or Python scalars (promoted as numpy does).
-      name: optional node name, kept in the saved graph.
+      name: optional node name, kept in the saved graph. Default: the dotted path of the
+        innermost running ``jag.nn.Module`` (:func:`name_scope`), or None outside modules.
       **attrs: the op's attributes (spec/OPS.md); missing ones take their defaults.
     Returns:
       A Tensor (a tuple of Tensors for multi-output ops).
     Raises:
       UnknownOpError, ArityError, AttrError, DTypeError, ShapeError, IndexOutOfRangeError.
     """
+    if name is None:
+        stack = _SCOPE.get()
+        name = (stack[-1][1] or None) if stack else None  # the running module's path (contract: "" -> None)
     op = spec.OPS.get(op_name)
     if op is None:
         from .errors import UnknownOpError
@@ -341,8 +376,10 @@ def apply(op_name: str, *inputs, name: str | None = None, **attrs):
     except JagError as e:
         raise e.with_context(op=op_name, node_name=name)
     if op.kind == "composite" and _EXPAND.get():
-        out = LOWERINGS[op_name](*inputs, **norm)
-        return out
+        if name is None:
+            return LOWERINGS[op_name](*inputs, **norm)
+        with name_scope(name):  # the core ops of a named composite keep its name
+            return LOWERINGS[op_name](*inputs, **norm)
     record = OpRecord(op_name, inputs, norm, name)
     values = None
     if all(x.value is not None for x in inputs) and all(dim_names(v) <= env.keys() for v in norm.values() if isinstance(v, list)):
