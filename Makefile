@@ -8,7 +8,7 @@ JS_STAMP := runtimes/js/node_modules/.installed
 .PHONY: demo test test-py test-c test-c-sanitize test-js js c bench check gen clean help conformance
 
 help:
-	@echo "make demo   run the quickstart example (creates .venv on first use)"
+	@echo "make demo   the main job: the digits CNN and MiniLM exported, run with Python, ./jagrun and node run.js (sets up everything)"
 	@echo "make test   run every test (creates .venv on first use)"
 	@echo "make gen    regenerate spec/OPS.md and spec/ERRORS.md from spec/*.json"
 	@echo "make check  fail when generated files are stale"
@@ -26,8 +26,9 @@ $(STAMP): python/pyproject.toml
 	$(PY) -m pip install --quiet -e 'python[test,torch,jax,tf,viz,models,bench]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
-	cd examples && ../$(PY) quickstart.py
+# examples/demo.py: its files go to examples/out/demo/ (examples/README.md).
+demo: $(STAMP) c $(JS_STAMP)
+	$(PY) examples/demo.py
 
 gen: $(STAMP) $(JS_STAMP)
 	$(PY) spec/gen.py
