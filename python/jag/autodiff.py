@@ -28,6 +28,8 @@ half, ``reduce_max`` ties share equally, ``abs'(0) = 0``; so ``relu`` (lowered t
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 import numpy as np
@@ -38,6 +40,32 @@ from .ops import LOWERINGS, VJPS
 from .ops.core import zeros
 from .symbolic import shape_str
 from .tensor import Tensor, apply, constant, expanding_composites
+
+
+# ------------------------------------------------------------------ the grad-loss marker
+# While jag.trace runs, it installs a recorder here: every value_and_grad/grad call notes its
+# loss Tensor and the Tensors it differentiates with respect to, and stop_gradient its output,
+# so that the traced graph keeps the loss's forward nodes and records them in
+# metadata["jag.grad"] (spec/README.md §2).
+_GRAD_RECORDER: contextvars.ContextVar = contextvars.ContextVar("jag_grad_recorder", default=None)
+
+
+class GradRecord:
+    """What one trace saw: ``calls`` = [(loss Tensor, [wrt Tensors])], ``stopped`` = [Tensors]."""
+
+    def __init__(self):
+        self.calls, self.stopped = [], []
+
+
+@contextlib.contextmanager
+def recording_grads():
+    """Record the grad calls and stop_gradient outputs of the code run inside (used by jag.trace)."""
+    rec = GradRecord()
+    token = _GRAD_RECORDER.set(rec)
+    try:
+        yield rec
+    finally:
+        _GRAD_RECORDER.reset(token)
 
 
 def _is_float(t) -> bool:
@@ -276,6 +304,10 @@ def value_and_grad(f, argnums=0, has_aux: bool = False):
                              "use jag.vjp for non-scalar outputs")
         if not _is_float(out):
             raise DTypeError(f"grad needs a float output, got {out.dtype}")
+        rec = _GRAD_RECORDER.get()
+        if rec is not None:
+            wrt = [x for x in pytree.flatten([args[i] for i in nums])[0] if isinstance(x, Tensor)]
+            rec.calls.append((out, wrt))
         grads = fn(constant(1, out.dtype))
         g = grads[0] if isinstance(argnums, int) else grads
         return ((out, res[2]) if has_aux else out), g
@@ -303,13 +335,17 @@ def grad(f, argnums=0, has_aux: bool = False):
 def stop_gradient(x) -> Tensor:
     """``jax.lax.stop_gradient``: ``x`` unchanged, but a constant for grad/vjp/backward.
 
-    Recorded as an identity ``reshape`` whose record is marked; the mark lives in the
-    Python trace only (a saved graph keeps the plain reshape, so differentiating a loaded
-    graph differentiates through it).
+    Recorded as an identity ``reshape`` whose record is marked. ``jag.trace`` lists its
+    output in ``metadata["jag.grad"]["stop_gradient"]`` (read by :mod:`jag.semiring`); the
+    saved graph keeps the plain reshape, so ``jag.grad`` of a loaded graph differentiates
+    through it.
     """
     x = _as_tensor(x)
     y = apply("reshape", x, shape=list(x.shape))
     y.record.stop_gradient = True
+    rec = _GRAD_RECORDER.get()
+    if rec is not None:
+        rec.stopped.append(y)
     return y
 
 

@@ -401,8 +401,9 @@ def _version():
 
 # ---------------------------------------------------------------- graphs <-> tensors
 
-def call_with_tensors(graph: Graph, inputs: list) -> list:
-    """Evaluate ``graph`` on Tensors, recording its nodes through ``apply`` (eval_jaxpr style)."""
+def call_with_tensors(graph: Graph, inputs: list, extra=()) -> list:
+    """Evaluate ``graph`` on Tensors, recording its nodes through ``apply`` (eval_jaxpr style).
+    Returns the output Tensors, then those of the value names in ``extra``."""
     env = {vi.name: x for vi, x in zip(graph.inputs, inputs)}
     for name, arr in graph.tensors.items():
         env[name] = constant(arr, name=name)
@@ -410,15 +411,46 @@ def call_with_tensors(graph: Graph, inputs: list) -> list:
         outs = apply(node.op, *[env[n] for n in node.inputs], name=node.name, **node.attrs)
         outs = outs if isinstance(outs, tuple) else (outs,)
         env.update(zip(node.outputs, outs))
-    return [env[vi.name] for vi in graph.outputs]
+    return [env[vi.name] for vi in graph.outputs] + [env[n] for n in extra]
+
+
+def _grad_marker_names(marker) -> list:
+    """Every value name ``metadata["jag.grad"]`` refers to (spec/README.md §2), in order."""
+    names = []
+    for call in [marker] + list(marker.get("calls", [])):
+        names += ([call["loss"]] if "loss" in call else []) + list(call.get("wrt", []))
+    return list(dict.fromkeys(names + list(marker.get("stop_gradient", []))))
+
+
+def _rename_marker(marker, rename: dict) -> dict:
+    out = {}
+    for k, v in marker.items():
+        if k == "loss":
+            out[k] = rename[v]
+        elif k in ("wrt", "stop_gradient"):
+            out[k] = [rename[x] for x in v]
+        elif k == "calls":
+            out[k] = [_rename_marker(c, rename) for c in v]
+        else:
+            out[k] = v
+    return out
 
 
 def retrace(graph: Graph) -> Graph:
-    """Re-record ``graph`` through ``apply`` with abstract inputs (used by ``lower``)."""
+    """Re-record ``graph`` through ``apply`` with abstract inputs (used by ``lower``). The values
+    ``metadata["jag.grad"]`` names stay in the new graph (as in ``jag.trace``), renamed."""
     ins = [Tensor(None, vi.dtype, vi.shape, name=vi.name, kind="input") for vi in graph.inputs]
-    outs = call_with_tensors(graph, ins)
-    return build_graph(ins, outs, name=graph.name, doc=graph.doc, dims=graph.dims, metadata=graph.metadata,
-                       output_names=[vi.name for vi in graph.outputs])
+    marker = graph.metadata.get("jag.grad") if isinstance(graph.metadata, dict) else None
+    extra = _grad_marker_names(marker) if isinstance(marker, dict) else []
+    outs = call_with_tensors(graph, ins, extra)
+    n = len(graph.outputs)
+    metadata = dict(graph.metadata or {})
+    new = build_graph(ins, outs, name=graph.name, doc=graph.doc, dims=graph.dims, metadata=metadata,
+                      output_names=[vi.name for vi in graph.outputs] + [None] * len(extra))
+    if extra:
+        new.metadata["jag.grad"] = _rename_marker(marker, dict(zip(extra, (vi.name for vi in new.outputs[n:]))))
+        new.outputs = new.outputs[:n]
+    return new
 
 
 def build_graph(inputs, outputs, *, name="graph", doc="", dims=None, metadata=None, output_names=None) -> Graph:

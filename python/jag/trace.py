@@ -126,16 +126,31 @@ def trace(f, *args, symbolic: dict | None = None, dims: dict | None = None, name
     arrays = [_as_array(x, p) for x, p in zip(leaves, paths)]
     shapes, env = _symbolic_shapes(paths, arrays, symbolic)
     inputs = [Tensor(a, a.dtype.name, s, name=p, kind="input") for a, s, p in zip(arrays, shapes, paths)]
-    with bound_dims(env):
+    from .autodiff import recording_grads
+    with recording_grads() as rec, bound_dims(env):
         result = f(*pytree.unflatten(in_tree, inputs))
     out_leaves, out_paths, out_tree = pytree.flatten(result)
     if not out_leaves:
         raise ShapeError(f"{getattr(f, '__name__', 'the function')} returned no arrays")
     outs = [x if isinstance(x, Tensor) else constant(_as_array(x, "output")) for x in out_leaves]
     fdoc = doc if doc is not None else (inspect.getdoc(f) or "").split("\n\n")[0]
-    graph = build_graph(inputs, outs, name=name or getattr(f, "__name__", "graph"), doc=fdoc, dims=dims,
+    # grad-loss marker: the losses, wrt values and stop_gradient outputs are extra roots while
+    # the graph is built (so the loss's forward nodes stay), then trimmed from the outputs
+    extra = [t for loss, wrt in rec.calls for t in [loss] + wrt] + rec.stopped
+    graph = build_graph(inputs, outs + extra, name=name or getattr(f, "__name__", "graph"), doc=fdoc, dims=dims,
                         metadata={"jag.pytree": {"inputs": in_tree, "outputs": out_tree}},
-                        output_names=[_value_name(p) if p else None for p in out_paths])
+                        output_names=[_value_name(p) if p else None for p in out_paths] + [None] * len(extra))
+    if extra:
+        names = iter(vi.name for vi in graph.outputs[len(outs):])
+        calls = [{"loss": next(names), "wrt": [next(names) for _ in wrt]} for _, wrt in rec.calls]
+        stopped = list(dict.fromkeys(next(names) for _ in rec.stopped))
+        graph.outputs = graph.outputs[:len(outs)]
+        marker = dict(calls[0]) if calls else {}
+        if len(calls) > 1:
+            marker["calls"] = calls
+        if stopped:
+            marker["stop_gradient"] = stopped
+        graph.metadata["jag.grad"] = marker
     graph.problems()  # infer symbolic types once; a tracer bug surfaces here, not at save time
     return graph
 
