@@ -33,6 +33,7 @@ from .trace import function, trace  # noqa: E402
 from .autodiff import grad, stop_gradient, value_and_grad, vjp  # noqa: E402
 from . import runtimes  # noqa: E402,F401
 from . import nn, optim  # noqa: E402,F401
+from .execlog import ExecutionLog  # noqa: E402,F401
 from .functional import OP_FUNCTIONS as _OP_FUNCTIONS, WRAPPERS as _WRAPPERS  # noqa: E402
 
 globals().update(_OP_FUNCTIONS)
