@@ -140,11 +140,19 @@ static void *align64(void *p)
         }                                                                                                     \
     }                                                                                                         \
                                                                                                               \
-    /* Pack rows [0, m) x cols [0, kc) of A into MR-high slivers [kc][MR], zero-padded. */                  \
+    /* Pack rows [0, m) x cols [0, kc) of A into MR-high slivers [kc][MR], zero-padded. Full     \
+     * slivers of a row-major A are written in order (p outer, the MR rows inner): sequential     \
+     * stores, MR read streams (scattered stores, one row at a time, were much slower). */         \
     static void pack_a_##S(int64_t m, int64_t kc, const T *a, int64_t rsa, int64_t csa, T *restrict d)        \
     {                                                                                                         \
         for (int64_t ir = 0; ir < m; ir += (MR), d += (MR) * kc) {                                            \
             int64_t mr = min_i64(MR, m - ir);                                                                 \
+            if (mr == (MR) && csa == 1) {                                                                     \
+                const T *s = a + ir * rsa;                                                                    \
+                for (int64_t p = 0; p < kc; p++)                                                              \
+                    for (int i = 0; i < (MR); i++) d[p * (MR) + i] = s[i * rsa + p];                          \
+                continue;                                                                                     \
+            }                                                                                                 \
             if (mr < (MR))                                                                                    \
                 for (int64_t q = 0; q < (MR) * kc; q++) d[q] = 0;                                             \
             for (int64_t i = 0; i < mr; i++) {                                                                \

@@ -10,7 +10,8 @@
 //   - maximum/minimum return b on ties (max(-0.0, 0.0) = 0.0, max(0.0, -0.0) = -0.0) and
 //     propagate NaN from either side; comparisons with NaN are false except not_equal;
 //   - sign(±0.0) = +0.0, sign(NaN) = NaN; relu(-0.0) = +0.0, relu(NaN) = NaN;
-//   - erf: fdlibm's s_erf.c in double (JS has no Math.erf), rounded to the dtype;
+//   - erf: fdlibm's s_erf.c in double (JS has no Math.erf), rounded to the dtype; float32
+//     gelu uses the C runtime's float32 polynomial erf (erfPolyF32, wasm gelu_f32), bit-identical to C;
 //   - power: C pow special cases (pow(1, y) = 1 and pow(-1, ±inf) = 1, where Math.pow gives NaN);
 //   - cast: float -> int truncates toward zero and saturates (NaN -> 0); -> bool is x != 0
 //     (NaN is true); int -> int wraps; int64 -> float32 is correctly rounded.
@@ -24,7 +25,8 @@ import { register } from "../registry.js";
 import { JagError } from "../errors.js";
 import { broadcastShapes, broadcastStrides } from "../kernel_api.js";
 import { numel } from "../dtypes.js";
-import { reluWasm, RELU_WASM_MIN } from "./linalg.js"; // relu only: the wasm SIMD module lives there
+// relu and gelu: the wasm SIMD module lives there
+import { reluWasm, RELU_WASM_MIN, geluF32Wasm, MAP_WASM_MIN, ERF_P, ERF_Q, GELU_SQRT2_F32 } from "./linalg.js";
 
 const fround = Math.fround;
 
@@ -157,15 +159,41 @@ function sigmoidF32(x, y, n) { for (let i = 0; i < n; i++) y[i] = 1 / fround(1 +
 function sigmoidF64(x, y, n) { for (let i = 0; i < n; i++) y[i] = 1 / (1 + Math.exp(-x[i])); }
 
 const SQRT2 = 1.4142135623730951;
-const SQRT2_F32 = fround(SQRT2);
 const GELU_K = 0.7978845608028654; // sqrt(2 / pi)
 const GELU_K_F32 = fround(GELU_K);
 const GELU_C = 0.044715;
 const GELU_C_F32 = fround(GELU_C);
+/**
+ * erf for float32 gelu: the C runtime's erf_poly_f32 (runtimes/c/src/k_elementwise.c; the
+ * coefficients ERF_P, ERF_Q live beside the wasm version in linalg.js), in float32
+ * arithmetic step by step (fround), so bit-identical to C and to the wasm gelu_f32:
+ * |z| < 1: z * P(z^2); 1 <= |z| < 4: Q((|z| - 2.5) / 1.5); |z| >= 4: +-1. Max abs error
+ * 1.7e-7, inside the "transcendental" class; erf(NaN) = NaN, erf(-0) = -0.
+ */
+function erfPolyF32(z) {
+  const a = Math.abs(z);
+  if (a >= 4) return z > 0 ? 1 : -1;
+  if (a < 1) {
+    const t = fround(a * a);
+    let p = ERF_P_F32[0];
+    for (let i = 1; i < ERF_P_F32.length; i++) p = fround(fround(p * t) + ERF_P_F32[i]);
+    return fround(p * z); // = copysign(p * |z|, z), -0 included
+  }
+  const u = fround(fround(a - 2.5) * TWO_THIRDS_F32); // NaN goes this way and stays NaN
+  let q = ERF_Q_F32[0];
+  for (let i = 1; i < ERF_Q_F32.length; i++) q = fround(fround(q * u) + ERF_Q_F32[i]);
+  return z < 0 ? -q : q;
+}
+const ERF_P_F32 = Float32Array.from(ERF_P), ERF_Q_F32 = Float32Array.from(ERF_Q), TWO_THIRDS_F32 = fround(2 / 3);
+
+// gelu float32 (approximate "none"): arrays of MAP_WASM_MIN elements or more through the
+// WebAssembly SIMD gelu_f32 of linalg.js, the rest (and engines without it) by the same
+// float32 arithmetic here: 0.5x * (1 + erf(x / sqrt2)), erf by erfPolyF32.
 function geluErfF32(x, y, n) {
+  if (n >= MAP_WASM_MIN && geluF32Wasm(x, y, n)) return;
   for (let i = 0; i < n; i++) {
     const a = x[i];
-    y[i] = fround(0.5 * a) * fround(1 + fround(erf(fround(a / SQRT2_F32))));
+    y[i] = fround(0.5 * a) * fround(1 + erfPolyF32(fround(a / GELU_SQRT2_F32)));
   }
 }
 function geluErfF64(x, y, n) {

@@ -191,6 +191,12 @@ function gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc) {
 //     either float type, from rows copied in by TypedArray.set.
 //   relu_f32(p, nbytes) / relu_f64: in place, x & (x > 0 | x != x) lane-wise (bit-exact:
 //     -0.0 -> +0.0, NaN kept with its payload); nbytes a multiple of 16.
+//   gelu_f32(p, nbytes), exp_f32(p, nbytes): in place, float32 lanes, the C runtime's
+//     arithmetic (gelu bit-identical to it; exp for softmax's z <= 0, about 1 ulp).
+//   softmax_f32(p, rows, nb): in place over rows of nb bytes (a multiple of 16): max, exp,
+//     sum in four float32 lanes, divide.
+//   addrow_f32(c, bias, nb, rows): each of rows rows of nb bytes at c += the nb bytes at
+//     bias (linear's bias, added in the C buffer before it is copied out).
 //
 // Engines with relaxed SIMD (V8 >= 11.4: Node >= 22, Chrome >= 114) get the relaxed
 // multiply-add variant of ukr/gemv (an FMA where the CPU has one, ~30% faster); others the
@@ -236,6 +242,13 @@ const W = {
   f32ne: [0xfd, 0x42], f32gt: [0xfd, 0x44], f64ne: [0xfd, 0x48], f64gt: [0xfd, 0x4a],
   f32add: [0xfd, 0xe4, 0x01], f32mul: [0xfd, 0xe6, 0x01], f64add: [0xfd, 0xf0, 0x01], f64mul: [0xfd, 0xf2, 0x01],
   f32madd: [0xfd, 0x85, 0x02], f64madd: [0xfd, 0x87, 0x02], // relaxed SIMD: a * b + c, fused or not
+  f32sub: [0xfd, 0xe5, 0x01], f32div: [0xfd, 0xe7, 0x01], f32abs: [0xfd, 0xe0, 0x01],
+  f32min: [0xfd, 0xe8, 0x01], f32max: [0xfd, 0xe9, 0x01], f32eq: [0xfd, 0x41], f32lt: [0xfd, 0x43], f32ge: [0xfd, 0x46],
+  bitselect: [0xfd, 0x52], i32x4add: [0xfd, 0xae, 0x01], i32x4shl: [0xfd, 0xab, 0x01], i32x4truncF32: [0xfd, 0xf8, 0x01],
+  /** v128.const of four float32 lanes (v rounded to float32) / four uint32 lanes. */
+  f32x4: (v) => [0xfd, 0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer)],
+  lane32: (i) => [0xfd, 0x1f, i], splatF32: [0xfd, 0x13], f32maxScalar: [0x97], f32addScalar: [0x92],
+  u32x4: (v) => [0xfd, 0x0c, ...new Uint8Array(new Uint32Array([v, v, v, v]).buffer)],
 };
 
 // Blocking of the wasm GEMM: MR-row tiles, KC-deep panels, MC-row A blocks, NC-wide B panels.
@@ -357,15 +370,140 @@ function reluBody(elem) {
   return wfunc([[2, W_V128]], code);
 }
 
-const WASM_EXPORTS = [["ukr_f32", 0], ["ukr_f64", 0], ["pack32", 1], ["gemv_f32", 2], ["gemv_f64", 2], ["relu_f32", 3], ["relu_f64", 3]];
+/**
+ * Coefficients of erf's float32 polynomials, the C runtime's erf_poly_f32
+ * (runtimes/c/src/k_elementwise.c): |z| < 1: z * P(z^2); 1 <= |z| < 4: Q((|z| - 2.5) / 1.5);
+ * |z| >= 4: +-1. Highest degree first (Horner order). Exported for elementwise.js.
+ */
+export const ERF_P = [-0.000565085385, 0.00491977949, -0.0267102867, 0.112799868, -0.376122653, 1.12837911];
+export const ERF_Q = [-0.00116369058, 0.00184021681, 0.00352055836, -0.0107685858, 0.00738495402, 0.00978393294,
+  -0.0321172252, 0.0463328101, -0.0436122529, 0.0281941146, -0.0122551341, 0.0032670456, 0.999593079];
+export const GELU_SQRT2_F32 = Math.fround(Math.SQRT2);
+
+/** An in-place float32 lane map over nbytes (a multiple of 16) at p: `lanes(e, V)` maps local V. */
+function mapBody32(nlocals, lanes) {
+  // params 0 p, 1 n; locals v128 2 .. 1 + nlocals (2 = the loaded vector)
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  e(W.block, W.loop, W.get(1), W.eqz, W.brIf(1));
+  e(W.get(0), W.vload(0), W.set(2));
+  e(W.get(0));
+  lanes(e, 2);                                                          // leaves the result vector
+  e(W.vstore(0));
+  e(W.get(0), W.i32(16), W.add, W.set(0), W.get(1), W.i32(16), W.sub, W.set(1), W.br(0), W.end, W.end);
+  return wfunc([[nlocals, W_V128]], code);
+}
+
+/**
+ * gelu_f32 (approximate "none") lane-wise, exactly the C runtime's float32 arithmetic (no
+ * fused multiply-add): 0.5x * (1 + erf(x / sqrt2)) with erf_poly_f32, so bit-identical to it.
+ */
+function geluBody() {
+  return mapBody32(7, (e, V) => {
+    const Z = 3, A = 4, T = 5, U = 6, P = 7, Q = 8;
+    const horner = (coefs, x) => { e(W.f32x4(coefs[0])); for (const c of coefs.slice(1)) e(W.get(x), W.f32mul, W.f32x4(c), W.f32add); };
+    e(W.get(V), W.f32x4(GELU_SQRT2_F32), W.f32div, W.set(Z));
+    e(W.get(Z), W.f32abs, W.set(A), W.get(A), W.get(A), W.f32mul, W.set(T));
+    e(W.get(A), W.f32x4(2.5), W.f32sub, W.f32x4(2 / 3), W.f32mul, W.set(U));
+    horner(ERF_P, T);
+    e(W.get(A), W.f32mul, W.set(P));
+    horner(ERF_Q, U);
+    e(W.set(Q));
+    e(W.get(P), W.get(Q), W.get(A), W.f32x4(1), W.f32lt, W.bitselect, W.set(P));       // |z| < 1 ? p : q (NaN: q)
+    e(W.f32x4(1), W.get(P), W.get(A), W.f32x4(4), W.f32ge, W.bitselect);               // |z| >= 4 ? 1 : that
+    e(W.u32x4(0x7fffffff), W.vand, W.get(Z), W.u32x4(0x80000000), W.vand, W.vor, W.set(P)); // copysign(., z)
+    e(W.get(V), W.f32x4(0.5), W.f32mul, W.f32x4(1), W.get(P), W.f32add, W.f32mul);
+  });
+}
+
+/**
+ * exp lane-wise for softmax (z <= 0, -inf or NaN) on v128 local V, the C runtime's exp_f32
+ * (runtimes/c/src/k_reduce.c: Cody-Waite reduction, Cephes degree-7 polynomial, 2^k from
+ * its bits; about 1 ulp) with separate multiplies and adds; exp(-inf) = 0, NaN kept. Uses
+ * locals T .. T+3; leaves the result on the stack.
+ */
+function expLanes(e, V, T) {
+  const ZC = T, KF = T + 1, R = T + 2, P = T + 3;
+  e(W.get(V), W.f32x4(-88), W.f32max, W.f32x4(88), W.f32min, W.set(ZC));
+  e(W.get(ZC), W.f32x4(1.44269504088896341), W.f32mul, W.f32x4(12582912), W.f32add, W.f32x4(12582912), W.f32sub, W.set(KF));
+  e(W.get(KF), W.f32x4(-0.693359375), W.f32mul, W.get(ZC), W.f32add, W.set(R));
+  e(W.get(KF), W.f32x4(2.12194440e-4), W.f32mul, W.get(R), W.f32add, W.set(R));
+  e(W.f32x4(1.9875691500e-4));
+  for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1])
+    e(W.get(R), W.f32mul, W.f32x4(c), W.f32add);
+  e(W.get(R), W.get(R), W.f32mul, W.f32mul, W.get(R), W.f32add, W.f32x4(1), W.f32add, W.set(P));
+  e(W.get(P), W.get(KF), W.i32x4truncF32, W.u32x4(127), W.i32x4add, W.i32(23), W.i32x4shl, W.f32mul); // p * 2^k
+  e(W.get(V), W.get(V), W.get(V), W.f32eq, W.bitselect);                                // NaN -> z
+}
+
+/** exp_f32 in place (see expLanes). */
+function expBody() {
+  return mapBody32(5, (e, V) => expLanes(e, V, 3));
+}
+
+/**
+ * softmax_f32(p, rows, nb): in place over `rows` contiguous rows of nb bytes (a multiple of
+ * 16) at p: m = max of the row (NaN-propagating), y = exp(x - m) (expLanes), s = the sum of
+ * y in four float32 lanes, y = y / s.
+ */
+function softmaxBody() {
+  // params 0 p, 1 rows, 2 nb; locals i32 3 q, 4 left; v128 5 M, 6 S, 7 V, 8..11 exp temporaries
+  const Q = 3, L = 4, M = 5, S = 6, V = 7, T = 8;
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  const lanes = (acc, op) => {                                          // horizontal op of local acc, splat back
+    e(W.get(acc), W.lane32(0));
+    for (let i = 1; i < 4; i++) e(W.get(acc), W.lane32(i), op);
+    e(W.splatF32, W.set(acc));
+  };
+  const overRow = (body) => {
+    e(W.get(0), W.set(Q), W.get(2), W.set(L));
+    e(W.block, W.loop, W.get(L), W.eqz, W.brIf(1));
+    body();
+    e(W.get(Q), W.i32(16), W.add, W.set(Q), W.get(L), W.i32(16), W.sub, W.set(L), W.br(0), W.end, W.end);
+  };
+  e(W.block, W.loop, W.get(1), W.eqz, W.brIf(1));                      // rows
+  e(W.f32x4(-Infinity), W.set(M));
+  overRow(() => e(W.get(M), W.get(Q), W.vload(0), W.f32max, W.set(M)));
+  lanes(M, W.f32maxScalar);
+  e(W.vzero, W.set(S));
+  overRow(() => {
+    e(W.get(Q), W.vload(0), W.get(M), W.f32sub, W.set(V));
+    expLanes(e, V, T);
+    e(W.set(V), W.get(Q), W.get(V), W.vstore(0), W.get(S), W.get(V), W.f32add, W.set(S));
+  });
+  lanes(S, W.f32addScalar);
+  overRow(() => e(W.get(Q), W.get(Q), W.vload(0), W.get(S), W.f32div, W.vstore(0)));
+  e(W.get(0), W.get(2), W.add, W.set(0), W.get(1), W.i32(1), W.sub, W.set(1), W.br(0), W.end, W.end);
+  return wfunc([[2, W_I32], [7, W_V128]], code);
+}
+
+/** addrow_f32(c, bias, nb, rows): rows of nb bytes (a multiple of 16) at c, each += the nb bytes at bias (float32 lanes). */
+function addrowBody() {
+  // params 0 c, 1 bias, 2 nb, 3 rows; locals 4 q, 5 b, 6 left
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  e(W.block, W.loop, W.get(3), W.eqz, W.brIf(1));
+  e(W.get(0), W.set(4), W.get(1), W.set(5), W.get(2), W.set(6));
+  e(W.block, W.loop, W.get(6), W.eqz, W.brIf(1));
+  e(W.get(4), W.get(4), W.vload(0), W.get(5), W.vload(0), W.f32add, W.vstore(0));
+  e(W.get(4), W.i32(16), W.add, W.set(4), W.get(5), W.i32(16), W.add, W.set(5), W.get(6), W.i32(16), W.sub, W.set(6));
+  e(W.br(0), W.end, W.end);
+  e(W.get(0), W.get(2), W.add, W.set(0), W.get(3), W.i32(1), W.sub, W.set(3), W.br(0), W.end, W.end);
+  return wfunc([[3, W_I32]], code);
+}
+
+const WASM_EXPORTS = [["ukr_f32", 0], ["ukr_f64", 0], ["pack32", 1], ["gemv_f32", 2], ["gemv_f64", 2], ["relu_f32", 3],
+  ["relu_f64", 3], ["gelu_f32", 3], ["exp_f32", 3], ["softmax_f32", 4], ["addrow_f32", 5]];
 
 function gemmModuleBytes(fma) {
   const sig = (n) => [0x60, ...wvec(new Array(n).fill([W_I32])), 0];
-  const type = wsection(1, wvec([sig(7), sig(5), sig(6), sig(2)]));
+  const type = wsection(1, wvec([sig(7), sig(5), sig(6), sig(2), sig(3), sig(4)]));
   const funcs = wsection(3, wvec(WASM_EXPORTS.map(([, t]) => uleb(t))));
   const memory = wsection(5, wvec([[0x00, 1]]));
   const exports = wsection(7, wvec([[...wname("mem"), 0x02, 0], ...WASM_EXPORTS.map(([name], i) => [...wname(name), 0x00, i])]));
-  const code = wsection(10, wvec([ukrBody(4, fma), ukrBody(8, fma), packBody(), gemvBody(4, fma), gemvBody(8, fma), reluBody(4), reluBody(8)]));
+  const code = wsection(10, wvec([ukrBody(4, fma), ukrBody(8, fma), packBody(), gemvBody(4, fma), gemvBody(8, fma), reluBody(4), reluBody(8),
+    geluBody(), expBody(), softmaxBody(), addrowBody()]));
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...code]);
 }
 
@@ -414,6 +552,28 @@ function selfTest(ex) {
   bits.forEach((b, i) => { u[i] = b; });
   ex.relu_f32(0, 48);
   for (let i = 0; i < 12; i++) if (u[i] !== want[i]) return false;
+  // gelu_f32 and exp_f32 on a few lanes, against loose bounds (the exact values are the conformance suite's)
+  const xs = [0, 1, -1, 3, -3, 10, -10, NaN];
+  f.set(xs, 0);
+  ex.gelu_f32(0, 32);
+  const gelu = [0, 0.8413447, -0.1586553, 2.9959502, -0.0040497, 10, 0];
+  for (let i = 0; i < 7; i++) if (!(Math.abs(f[i] - gelu[i]) <= 1e-6)) return false;
+  if (f[7] === f[7]) return false;
+  f.set([0, -1, -10, -Infinity, -87, -200, NaN, -0.5], 0);
+  ex.exp_f32(0, 32);
+  const exps = [1, Math.exp(-1), Math.exp(-10), 0, Math.exp(-87), 0];
+  for (let i = 0; i < 6; i++) if (!(Math.abs(f[i] - exps[i]) <= 1e-6 * exps[i] + 1e-38)) return false;
+  if (f[6] === f[6] || !(Math.abs(f[7] - Math.exp(-0.5)) <= 1e-7)) return false;
+  // softmax_f32: two rows of 8
+  f.set([1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, -Infinity, -Infinity, -Infinity, -Infinity], 0);
+  ex.softmax_f32(0, 2, 32);
+  const den = [1, 2, 3, 4, 5, 6, 7, 8].reduce((a, v) => a + Math.exp(v), 0);
+  for (let i = 0; i < 8; i++) if (!(Math.abs(f[i] - Math.exp(i + 1) / den) <= 1e-6)) return false;
+  for (let i = 8; i < 16; i++) if (!(Math.abs(f[i] - (i < 12 ? 0.25 : 0)) <= 1e-7)) return false;
+  // addrow_f32: two rows of 4 += [1, 2, 3, 4]
+  f.set([10, 20, 30, 40, 50, 60, 70, 80, 1, 2, 3, 4], 0);
+  ex.addrow_f32(0, 32, 16, 2);
+  for (let i = 0; i < 8; i++) if (f[i] !== 10 * (i + 1) + (i % 4) + 1) return false;
   return true;
 }
 
@@ -631,9 +791,12 @@ function wasmCopyA(f, d, A, ao, rsa, csa, m, kc) {
  * The packed product through the wasm micro-kernels; C (Float32Array or Float64Array)
  * overwritten; false when memory ran out (C untouched). constA / constB: the operand is a
  * graph constant, so its packed form is taken from (or put in) the cache; onlyIfCached:
- * return false (C untouched) unless B's panels are cached.
+ * return false (C untouched) unless B's panels are cached. bias (a Float32Array of N, with
+ * a float32 C, or null): added to every row of C in the wasm C buffer (float32 adds, as
+ * numpy's y + bias), and then the result is 2 instead of true.
  */
-function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false, onlyIfCached = false) {
+function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false, onlyIfCached = false,
+  bias = null) {
   const f64 = C instanceof Float64Array, elem = f64 ? 8 : 4, NR = f64 ? 4 : 8;
   // cached operands first: creating a cache entry moves heapTop, hence the scratch
   const bCache = constB ? cachedPanelsB(B, bo, rsb, csb, K, N, elem, NR) : -1;
@@ -649,9 +812,14 @@ function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA 
   // (the A block and B panels only when that operand is not cached)
   const aBytes = aCache < 0 ? align64(WMC * WKC * elem) : 0, bBytes = bCache < 0 ? align64(kcMax * ncMax * elem) : 0;
   const paB = align64(heapTop), pbB = paB + aBytes, sbB = pbB + bBytes, cB = sbB + bBytes;
-  if (!wasmReserve(cB + mgMax * ncMax * elem)) return false;
+  const withBias = bias !== null && !f64, biasB = align64(cB + mgMax * ncMax * elem); // bias: N rounded up to NR, zero-padded
+  if (!wasmReserve(withBias ? biasB + Math.ceil(N / NR) * NR * 4 : cB + mgMax * ncMax * elem)) return false;
   const f = f64 ? wasmF64 : wasmF32;
   const cb = cB / elem;
+  if (withBias) {
+    wasmF32.set(bias.subarray(0, N), biasB / 4);
+    wasmF32.fill(0, biasB / 4 + N, biasB / 4 + Math.ceil(N / NR) * NR);
+  }
   for (let m0 = 0; m0 < M; m0 += MG) {
     const mg = Math.min(MG, M - m0);
     for (let jc = 0; jc < N; jc += WNC) {
@@ -669,13 +837,14 @@ function gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA 
           for (let jr = 0; jr < ncp; jr += NR) ukr(kc, paAt, pbAt + jr * kc * elem, cRow + jr * elem, ncp * elem, add, mt);
         }
       }
+      if (withBias) WASM.addrow_f32(cB, biasB + jc * 4, ncp * 4, mg);
       for (let i = 0; i < mg; i++) {
         const s = cb + i * ncp;
         C.set(f.subarray(s, s + nc), co + (m0 + i) * ldc + jc);
       }
     }
   }
-  return true;
+  return withBias ? 2 : true;
 }
 
 /**
@@ -698,26 +867,61 @@ function gemvWasm(N, K, A, ao, csa, bCache, C, co, elem, NR) {
   return true;
 }
 
-// ---------------------------------------------------------------- relu (for elementwise.js)
-const RELU_CHUNK = 1 << 15; // elements per pass through the wasm memory (128 / 256 KB: stays in L2)
+// ---------------------------------------------------------------- lane maps (for elementwise.js, reduce.js)
+const MAP_CHUNK = 1 << 15; // elements per pass through the wasm memory (128 / 256 KB: stays in L2)
 export const RELU_WASM_MIN = 64; // below this, the JS loop (call and copy overhead)
+export const MAP_WASM_MIN = 64;
+
+/** y[0:n) = fn(x[0:n)) through an in-place wasm lane map (chunks copied in and out with TypedArray.set); false without memory. */
+function mapWasm(fn, f, x, y, n) {
+  const elem = x.BYTES_PER_ELEMENT, chunk = Math.min(n, MAP_CHUNK), base = align64(heapTop);
+  if (!wasmReserve(base + align64(chunk * elem))) return false;
+  const view = f(), d = base / elem; // (the view after wasmReserve: the memory may have grown)
+  for (let i = 0; i < n; i += chunk) {
+    const c = Math.min(chunk, n - i);
+    view.set(x.subarray(i, i + c), d);
+    fn(base, Math.ceil((c * elem) / 16) * 16);
+    y.set(view.subarray(d, d + c), i);
+  }
+  return true;
+}
 
 /**
- * y[0:n) = relu(x[0:n)) for Float32Array / Float64Array x and y through the wasm relu
- * (chunks copied in and out with TypedArray.set); false without WebAssembly SIMD or
- * memory (y untouched). Exported for the relu kernel of elementwise.js: it shares this
- * module, whose memory holds the GEMM cache (its scratch is above heapTop too).
+ * y[0:n) = relu(x[0:n)) for Float32Array / Float64Array x and y through the wasm relu;
+ * false without WebAssembly SIMD or memory (y untouched). Exported for the relu kernel of
+ * elementwise.js: it shares this module, whose memory holds the GEMM cache (its scratch is
+ * above heapTop too).
  */
 export function reluWasm(x, y, n) {
   if (!WASM) return false;
-  const elem = x.BYTES_PER_ELEMENT, chunk = Math.min(n, RELU_CHUNK), base = align64(heapTop);
-  if (!wasmReserve(base + align64(chunk * elem))) return false;
-  const f = elem === 8 ? wasmF64 : wasmF32, relu = elem === 8 ? WASM.relu_f64 : WASM.relu_f32, d = base / elem;
-  for (let i = 0; i < n; i += chunk) {
-    const c = Math.min(chunk, n - i);
-    f.set(x.subarray(i, i + c), d);
-    relu(base, Math.ceil((c * elem) / 16) * 16);
-    y.set(f.subarray(d, d + c), i);
+  return x.BYTES_PER_ELEMENT === 8 ? mapWasm(WASM.relu_f64, () => wasmF64, x, y, n) : mapWasm(WASM.relu_f32, () => wasmF32, x, y, n);
+}
+
+/** y[0:n) = gelu(x[0:n)) (approximate "none") for Float32Arrays, bit-identical to the C runtime; false without WebAssembly SIMD or memory. */
+export function geluF32Wasm(x, y, n) {
+  return WASM ? mapWasm(WASM.gelu_f32, () => wasmF32, x, y, n) : false;
+}
+
+/** y[0:n) = exp(y[0:n)) in place for a Float32Array of z <= 0 (softmax; the C runtime's exp_f32); false without WebAssembly SIMD or memory. */
+export function expF32Wasm(y, n) {
+  return WASM ? mapWasm(WASM.exp_f32, () => wasmF32, y, y, n) : false;
+}
+
+/**
+ * Softmax of `rows` contiguous float32 rows of n (a multiple of 4) through the wasm
+ * softmax_f32 (chunks of rows copied in and out); false without WebAssembly SIMD or memory,
+ * or when n is not a multiple of 4 (y untouched).
+ */
+export function softmaxF32Wasm(x, y, rows, n) {
+  if (!WASM || n % 4 !== 0 || n === 0) return false;
+  const chunkRows = Math.max(1, Math.floor(MAP_CHUNK / n)), base = align64(heapTop);
+  if (!wasmReserve(base + align64(Math.min(rows, chunkRows) * n * 4))) return false;
+  const d = base / 4;
+  for (let r = 0; r < rows; r += chunkRows) {
+    const c = Math.min(chunkRows, rows - r), lo = r * n, hi = lo + c * n;
+    wasmF32.set(x.subarray(lo, hi), d);
+    WASM.softmax_f32(base, c, n * 4);
+    y.set(wasmF32.subarray(d, d + c * n), lo);
   }
   return true;
 }
@@ -732,8 +936,11 @@ const CACHE_MIN_ELEMS = 1 << 12; // a constant B with N*K at least this goes to 
  * in the JS paths, accumulated in the dtype's lanes in wasm). constA / constB: that
  * operand's data is a graph constant (a tensor with constant: true, never changed), so
  * its packed form may be cached across calls — NEVER pass true for anything else.
+ * bias (optional, float32 only, C contiguous: ldc == N, co == 0): the packed wasm path adds
+ * it to every row of C (linear's + bias, float32 adds); returns true when it did, so the
+ * caller adds it otherwise.
  */
-export function gemm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false) {
+export function gemm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA = false, constB = false, bias = null) {
   if (M === 0 || N === 0) return;
   if (K === 0) {
     for (let i = 0; i < M; i++) C.fill(0, co + i * ldc, co + i * ldc + N);
@@ -742,10 +949,16 @@ export function gemm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, cons
   // a constant B (a weight) is packed once and cached: wasm pays off for any M, including
   // the matrix-vector product of a batch-1 layer (gemvWasm); when it cannot be cached,
   // the choice below is made as for any B
-  if (WASM && constB && N * K >= CACHE_MIN_ELEMS && gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, true, true)) return;
+  if (WASM && constB && N * K >= CACHE_MIN_ELEMS) {
+    const done = gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, true, true, bias);
+    if (done) return done === 2;
+  }
   if (csa === 1 && rsb === 1 && (N <= SMALL || M <= 2)) return gemmDot(M, N, K, A, ao, rsa, B, bo, csb, C, co, ldc);
   if (csb === 1 && M <= SMALL) return gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc);
-  if (WASM && M * N * K >= WASM_MIN_WORK && gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, constB)) return;
+  if (WASM && M * N * K >= WASM_MIN_WORK) {
+    const done = gemmWasm(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc, constA, constB, false, bias);
+    if (done) return done === 2;
+  }
   gemmPacked(M, N, K, A, ao, rsa, csa, B, bo, rsb, csb, C, co, ldc);
 }
 
@@ -895,8 +1108,9 @@ register("linear", {
     const y = outputs[0].data;
     if (y.length === 0) return;
     const N = w.shape[0], K = w.shape[1], M = y.length / N;
-    gemm(M, N, K, x.data, 0, K, 1, w.data, 0, 1, K, y, 0, N, x.constant === true, w.constant === true);
-    if (bias)
+    const biased = gemm(M, N, K, x.data, 0, K, 1, w.data, 0, 1, K, y, 0, N, x.constant === true, w.constant === true,
+      bias instanceof Float32Array && y instanceof Float32Array ? bias : null);
+    if (bias && !biased)
       for (let i = 0; i < M; i++) {
         const r = i * N;
         for (let j = 0; j < N; j++) y[r + j] += bias[j]; // the Float32Array store rounds, as numpy's y + bias

@@ -22,6 +22,7 @@ import { register } from "../registry.js";
 import { JagError } from "../errors.js";
 import { normAxis, normAxes, shapeStr } from "../kernel_api.js";
 import { numel } from "../dtypes.js";
+import { expF32Wasm, softmaxF32Wasm, MAP_WASM_MIN } from "./linalg.js"; // the WebAssembly SIMD module lives there
 
 const fround = Math.fround;
 
@@ -288,6 +289,7 @@ register("argmax", {
 // Contiguous rows (inner == 1; the general code also handles inner > 1, element by element).
 
 function softmaxF32(x, y, outer, n, inner, log) {
+  if (!log && inner === 1 && outer * n >= MAP_WASM_MIN && (softmaxF32Wasm(x, y, outer, n) || softmaxRowsWasm(x, y, outer, n))) return;
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
     for (let j = 0; j < inner; j++) {
@@ -305,6 +307,31 @@ function softmaxF32(x, y, outer, n, inner, log) {
       }
     }
   }
+}
+
+/**
+ * Softmax of contiguous float32 rows (when softmaxF32Wasm does not take them: a row length
+ * that is not a multiple of 4) with the exponentials in WebAssembly SIMD (linalg.js
+ * expF32Wasm, the C runtime's exp_f32; Math.exp was most of the time): y = x - max per row,
+ * exp in place, then the sums (in double) and the divisions as in softmaxF32. False (y
+ * partly written, to be overwritten) without WebAssembly SIMD or memory.
+ */
+function softmaxRowsWasm(x, y, outer, n) {
+  for (let o = 0, b = 0; o < outer; o++, b += n) {
+    const e = b + n;
+    let m = -Infinity;
+    for (let k = b; k < e; k++) { const v = x[k]; m = (v >= m || v !== v) ? v : m; }
+    for (let k = b; k < e; k++) y[k] = x[k] - m; // the Float32Array store rounds, as fround
+  }
+  if (!expF32Wasm(y, outer * n)) return false;
+  for (let o = 0, b = 0; o < outer; o++, b += n) {
+    const e = b + n;
+    let s = 0;
+    for (let k = b; k < e; k++) s += y[k];
+    const sf = fround(s);
+    for (let k = b; k < e; k++) y[k] = y[k] / sf;
+  }
+  return true;
 }
 
 function softmaxF64(x, y, outer, n, inner, log) {
