@@ -18,9 +18,9 @@ out, single-threaded everywhere:
 - c: ``./jagrun model.json input.bin --repeat R`` (the model is loaded once; jagrun's
   reported median of R runs);
 - js: ``node runtimes/js/run.js model.json input.bin --repeat R`` (the same, in Node);
-- js-fma: the same with ``node --experimental-wasm-relaxed-simd``, only on a Node (20) that
-  has WebAssembly relaxed SIMD behind that flag: the JS GEMM's fused multiply-add, which
-  Node >= 22 uses by default (an indication, not the default configuration);
+- js-plain: the same with ``JAG_WASM_RELAXED_SIMD=0``: the JS GEMM without WebAssembly
+  relaxed SIMD's fused multiply-add (what an engine without relaxed SIMD runs; the JS
+  runtime turns relaxed SIMD on in Node by default, see runtimes/js/README.md);
 - python: the numpy reference interpreter (``Graph.run``; numpy's BLAS limited to one
   thread by OPENBLAS_NUM_THREADS=1 set before numpy is imported); batch 1 only unless
   ``--python-all``, since it is slow at batch 32.
@@ -43,7 +43,6 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no progress bars or 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
@@ -154,13 +153,9 @@ def time_onnx(sess, enc, reps):
     return median_ms(lambda: sess.run(None, feed), reps), out
 
 
-#: node's flag for WebAssembly relaxed SIMD (fused multiply-add in the JS runtime's GEMM), on by default from Node 22
-RELAXED_SIMD = "--experimental-wasm-relaxed-simd"
-
-
 def runtime_commands() -> dict:
-    """{row name: command} for the JAG runtimes found: c, js and, on a Node that has relaxed SIMD only
-    behind a flag (Node 20), js-fma: the same run.js with the flag (what Node >= 22 does by default)."""
+    """{row name: command} for the JAG runtimes found: c, js and js-plain (run.js without
+    relaxed SIMD's fused multiply-add, JAG_WASM_RELAXED_SIMD=0)."""
     cmds = {}
     for rt in common.RUNTIMES:
         try:
@@ -168,11 +163,7 @@ def runtime_commands() -> dict:
         except FileNotFoundError as e:
             print(f"{e}: the {rt} rows are skipped")
     if "js" in cmds:
-        node, linalg = cmds["js"][0], (ROOT / "runtimes" / "js" / "src" / "kernels" / "linalg.js").as_uri()
-        probe = f"import({json.dumps(linalg)}).then((m) => process.exit(m.GEMM_WASM_FMA ? 0 : 1))"
-        fma = lambda *flags: subprocess.run([node, *flags, "-e", probe], capture_output=True).returncode == 0  # noqa: E731
-        if not fma() and fma(RELAXED_SIMD):
-            cmds["js-fma"] = [node, RELAXED_SIMD] + cmds["js"][1:]
+        cmds["js-plain"] = ["env", "JAG_WASM_RELAXED_SIMD=0"] + cmds["js"]
     return cmds
 
 

@@ -1,4 +1,5 @@
 // node.js — the Node adapter: files on disk. Everything else in src/ runs in browsers too.
+import "./wasm_features_node.js"; // first: enables relaxed SIMD on Node 20 before kernels/linalg.js compiles its module
 import fs from "node:fs";
 import path from "node:path";
 import { JagError } from "./errors.js";

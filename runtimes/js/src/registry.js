@@ -7,8 +7,11 @@
 // kernel.run(inputs, attrs, outputs)
 //     inputs: [{dtype, shape, data}] (the graph's constant tensors also carry constant: true:
 //     their data never changes, so work derived from it may be cached, keyed by the data);
-//     outputs: [{dtype, shape, data}] preallocated (zeroed).
+//     outputs: [{dtype, shape, data}] preallocated (zeroed unless overwrites, below).
 //     Fills outputs; throws only for data-dependent errors (E_INDEX).
+// kernel.overwrites (optional, true): run writes every element of every output, so the
+//     model may hand it reused buffers (model.js BufferPool) without clearing them first;
+//     without it, outputs are zeroed.
 import { OPS } from "./ops_table.js";
 import { JagError } from "./errors.js";
 

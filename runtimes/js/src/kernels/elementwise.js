@@ -26,7 +26,7 @@ import { JagError } from "../errors.js";
 import { broadcastShapes, broadcastStrides } from "../kernel_api.js";
 import { numel } from "../dtypes.js";
 // relu and gelu: the wasm SIMD module lives there
-import { reluWasm, RELU_WASM_MIN, geluF32Wasm, MAP_WASM_MIN, ERF_P, ERF_Q, GELU_SQRT2_F32 } from "./linalg.js";
+import { reluWasm, RELU_WASM_MIN, geluF32Wasm, binaryF32Wasm, MAP_WASM_MIN, ERF_P, ERF_Q, GELU_SQRT2_F32 } from "./linalg.js";
 
 const fround = Math.fround;
 
@@ -221,10 +221,25 @@ function unaryRow(f) {
 // ---------------------------------------------------------------- binary rows
 
 // row(n, a, ia, sa, b, ib, sb, y, iy): y[iy + i] = a[ia + i*sa] OP b[ib + i*sb], i < n.
-function addF(n, a, ia, sa, b, ib, sb, y, iy) { for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] + b[ib]; }
-function subF(n, a, ia, sa, b, ib, sb, y, iy) { for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] - b[ib]; }
-function mulF(n, a, ia, sa, b, ib, sb, y, iy) { for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] * b[ib]; }
-function divF(n, a, ia, sa, b, ib, sb, y, iy) { for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] / b[ib]; }
+// The four arithmetic rows have a loop of their own for two contiguous operands (the
+// common case: same shapes, or a broadcast over outer dims such as an attention mask),
+// which V8 compiles to tighter code than the strided walk.
+function addF(n, a, ia, sa, b, ib, sb, y, iy) {
+  if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) y[iy + i] = a[ia + i] + b[ib + i]; return; }
+  for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] + b[ib];
+}
+function subF(n, a, ia, sa, b, ib, sb, y, iy) {
+  if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) y[iy + i] = a[ia + i] - b[ib + i]; return; }
+  for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] - b[ib];
+}
+function mulF(n, a, ia, sa, b, ib, sb, y, iy) {
+  if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) y[iy + i] = a[ia + i] * b[ib + i]; return; }
+  for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] * b[ib];
+}
+function divF(n, a, ia, sa, b, ib, sb, y, iy) {
+  if (sa === 1 && sb === 1) { for (let i = 0; i < n; i++) y[iy + i] = a[ia + i] / b[ib + i]; return; }
+  for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = a[ia] / b[ib];
+}
 function powF(n, a, ia, sa, b, ib, sb, y, iy) { for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) y[iy] = cpow(a[ia], b[ib]); }
 function maxF(n, a, ia, sa, b, ib, sb, y, iy) {
   for (const e = iy + n; iy < e; iy++, ia += sa, ib += sb) { const A = a[ia], B = b[ib]; y[iy] = (A > B || A !== A) ? A : B; }
@@ -288,6 +303,41 @@ function coalesce(out, shapes) {
   return { dims, st };
 }
 
+/**
+ * Float32 add / subtract / multiply / divide of rows contiguous in both operands through
+ * the WebAssembly SIMD binop_f32 of linalg.js (same IEEE float32 results as the JS rows):
+ * runs of rows along the second-to-last coalesced dim, each operand stepping a whole row
+ * or broadcast (an attention mask [N, 1, 1, S] over scores [N, H, S, S]). False (y
+ * untouched) when the layout does not fit or without WebAssembly SIMD.
+ */
+function binaryF32Runs(op, a, b, y, total, dims, st) {
+  const nd = dims.length, L = dims[nd - 1];
+  if (total < MAP_WASM_MIN || L % 4 !== 0 || st[0][nd - 1] !== 1 || st[1][nd - 1] !== 1) return false;
+  if (nd === 1) { // one contiguous run: pieces of WASM_PIECE elements (a multiple of 4)
+    for (let o = 0; o < L; o += WASM_PIECE) {
+      const n = Math.min(WASM_PIECE, L - o);
+      if (!binaryF32Wasm(op, n, 1, a, o, 0, b, o, 0, y, o)) return false; // (only on the first call: memory)
+    }
+    return true;
+  }
+  const R = dims[nd - 2], as = st[0][nd - 2], bs = st[1][nd - 2];
+  if ((as !== 0 && as !== L) || (bs !== 0 && bs !== L)) return false;
+  const no = nd - 2, idx = new Array(Math.max(no, 0)).fill(0);
+  let ia = 0, ib = 0;
+  for (let iy = 0; iy < total; iy += R * L) {
+    if (!binaryF32Wasm(op, L, R, a, ia, as, b, ib, bs, y, iy)) return false; // (only on the first call: memory)
+    for (let d = no - 1; d >= 0; d--) {
+      ia += st[0][d]; ib += st[1][d];
+      if (++idx[d] < dims[d]) break;
+      ia -= st[0][d] * dims[d]; ib -= st[1][d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return true;
+}
+const WASM_PIECE = 1 << 14;
+const WASM_BINOPS = new Map([[addF, "add"], [subF, "sub"], [mulF, "mul"], [divF, "div"]]);
+
 /** y = row(a, b) over the broadcast output shape of y. */
 function runBinary(row, A, B, Y) {
   const total = numel(Y.shape);
@@ -295,6 +345,7 @@ function runBinary(row, A, B, Y) {
   const { dims, st } = coalesce(Y.shape, [A.shape, B.shape]);
   const nd = dims.length, L = dims[nd - 1];
   const a = A.data, b = B.data, y = Y.data, sa = st[0][nd - 1], sb = st[1][nd - 1];
+  if (y instanceof Float32Array && WASM_BINOPS.has(row) && binaryF32Runs(WASM_BINOPS.get(row), a, b, y, total, dims, st)) return;
   if (nd === 1) { row(L, a, 0, sa, b, 0, sb, y, 0); return; }
   const sa0 = st[0], sb0 = st[1];
   const idx = new Array(nd).fill(0);
@@ -358,6 +409,7 @@ function pick(table, dtype, op) {
 function unary(op, table) {
   register(op, {
     prepare: sameShape,
+    overwrites: true,
     run(inputs, attrs, outputs) {
       const n = numel(outputs[0].shape);
       if (n > 0) pick(table, inputs[0].dtype, op)(inputs[0].data, outputs[0].data, n);
@@ -369,6 +421,7 @@ function unary(op, table) {
 function binary(op, table) {
   register(op, {
     prepare: broadcastRule,
+    overwrites: true,
     run(inputs, attrs, outputs) {
       runBinary(pick(table, inputs[0].dtype, op), inputs[0], inputs[1], outputs[0]);
     },
@@ -414,6 +467,7 @@ register("gelu", {
       throw new JagError("E_ATTR", `attr 'approximate': '${a}' is not one of ['none', 'tanh']`, { field: "attrs.approximate" });
     return sameShape(inputs);
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     const n = numel(outputs[0].shape);
     if (n > 0) pick(GELU[attrs.approximate], inputs[0].dtype, "gelu")(inputs[0].data, outputs[0].data, n);

@@ -197,12 +197,17 @@ function gemmAxpy(M, N, K, A, ao, rsa, csa, B, bo, rsb, C, co, ldc) {
 //     sum in four float32 lanes, divide.
 //   addrow_f32(c, bias, nb, rows): each of rows rows of nb bytes at c += the nb bytes at
 //     bias (linear's bias, added in the C buffer before it is copied out).
+//   layernorm_f32(p, rows, nb, w, b, e): layer_norm in place over rows (see layerNormBody).
+//   add_f32 / sub_f32 / mul_f32 / div_f32(pa, pb, py, nb, rows, astep, bstep): float32 rows
+//     of a OP rows of b, either side possibly one row broadcast (see binopBody).
 //
-// Engines with relaxed SIMD (V8 >= 11.4: Node >= 22, Chrome >= 114) get the relaxed
-// multiply-add variant of ukr/gemv (an FMA where the CPU has one, ~30% faster); others the
-// mul + add one.
+// Engines with relaxed SIMD (V8 >= 11.4: Node >= 22, Chrome >= 114; Node 20 through
+// src/wasm_features_node.js, which node.js imports first) get the relaxed multiply-add
+// variant of ukr/gemv (an FMA where the CPU has one, ~30% faster); others the mul + add one.
+// The lane maps read their v128 constants from a table in memory (constPool).
 //
-// The module's memory is laid out as [cached panels | scratch]: below heapTop, regions
+// The module's memory is laid out as [first page | cached panels | scratch]: the first
+// 64 KB hold the self-test area and the constant table; from there to heapTop, regions
 // holding the packed panels of CONSTANT operands (see "cache" below), which persist across
 // calls; from align64(heapTop) up, the scratch of the current call (A block, B panel and
 // staging, C buffer), which nothing keeps between calls.
@@ -244,11 +249,16 @@ const W = {
   f32madd: [0xfd, 0x85, 0x02], f64madd: [0xfd, 0x87, 0x02], // relaxed SIMD: a * b + c, fused or not
   f32sub: [0xfd, 0xe5, 0x01], f32div: [0xfd, 0xe7, 0x01], f32abs: [0xfd, 0xe0, 0x01],
   f32min: [0xfd, 0xe8, 0x01], f32max: [0xfd, 0xe9, 0x01], f32eq: [0xfd, 0x41], f32lt: [0xfd, 0x43], f32ge: [0xfd, 0x46],
-  bitselect: [0xfd, 0x52], i32x4add: [0xfd, 0xae, 0x01], i32x4shl: [0xfd, 0xab, 0x01], i32x4truncF32: [0xfd, 0xf8, 0x01],
+  f32pmin: [0xfd, 0xea, 0x01], f32pmax: [0xfd, 0xeb, 0x01], i32x4sub: [0xfd, 0xb1, 0x01],
+  bitselect: [0xfd, 0x52], i32x4add: [0xfd, 0xae, 0x01], i32x4shl: [0xfd, 0xab, 0x01],
   /** v128.const of four float32 lanes (v rounded to float32) / four uint32 lanes. */
   f32x4: (v) => [0xfd, 0x0c, ...new Uint8Array(new Float32Array([v, v, v, v]).buffer)],
   lane32: (i) => [0xfd, 0x1f, i], splatF32: [0xfd, 0x13], f32maxScalar: [0x97], f32addScalar: [0x92],
   u32x4: (v) => [0xfd, 0x0c, ...new Uint8Array(new Uint32Array([v, v, v, v]).buffer)],
+  f64x2PromoteLow: [0xfd, 0x5f], lane64: (i) => [0xfd, 0x21, i], f64addScalar: [0xa0], f32demote: [0xb6],
+  f32load: (off) => [0x2a, 2, ...uleb(off)], f32divScalar: [0x95], f32sqrtScalar: [0x91],
+  /** i8x16.shuffle of a vector with itself: float32 lanes 2, 3 moved to lanes 0, 1. */
+  highHalf: [0xfd, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15],
 };
 
 // Blocking of the wasm GEMM: MR-row tiles, KC-deep panels, MC-row A blocks, NC-wide B panels.
@@ -380,15 +390,39 @@ export const ERF_Q = [-0.00116369058, 0.00184021681, 0.00352055836, -0.010768585
   -0.0321172252, 0.0463328101, -0.0436122529, 0.0281941146, -0.0122551341, 0.0032670456, 0.999593079];
 export const GELU_SQRT2_F32 = Math.fround(Math.SQRT2);
 
-/** An in-place float32 lane map over nbytes (a multiple of 16) at p: `lanes(e, V)` maps local V. */
+/**
+ * The v128 constants of the lane maps, read from a table in the module's memory (a data
+ * segment at CONST_BASE, 16 bytes a constant): V8 rebuilds a v128.const from two 64-bit
+ * immediates, three instructions, at every use inside a loop (hoisting it into a local does
+ * not help: the register allocator rematerialises constants), where a load from the table
+ * is one. k.f32(v) / k.u32(v): the code pushing the constant of four float32 / uint32 lanes
+ * v. The table is shared by every function and variant (same constants, same slots); the
+ * first page of the memory is the self-test area below CONST_BASE and the table, and the
+ * cache and scratch start above it (heapTop starts at 65536).
+ */
+const CONST_BASE = 61440, CONST_SLOTS = 256, constSlots = new Map();
+const constPool = () => {
+  const get = (bytes) => {
+    const key = bytes.join(",");
+    if (!constSlots.has(key)) {
+      if (constSlots.size === CONST_SLOTS) throw new Error("linalg.js: too many wasm constants");
+      constSlots.set(key, constSlots.size);
+    }
+    return [...W.i32(0), ...W.vload(CONST_BASE + 16 * constSlots.get(key))];
+  };
+  return { f32: (v) => get(W.f32x4(v).slice(2)), u32: (v) => get(W.u32x4(v).slice(2)) };
+};
+
+/** An in-place float32 lane map over nbytes (a multiple of 16) at p: `lanes(e, V, k)` maps local V (constants from pool k). */
 function mapBody32(nlocals, lanes) {
-  // params 0 p, 1 n; locals v128 2 .. 1 + nlocals (2 = the loaded vector)
+  // params 0 p, 1 n; locals v128 2 .. 1 + nlocals (2 = the loaded vector), then the constants
   const code = [];
   const e = (...xs) => { for (const x of xs) code.push(...x); };
+  const k = constPool();
   e(W.block, W.loop, W.get(1), W.eqz, W.brIf(1));
   e(W.get(0), W.vload(0), W.set(2));
   e(W.get(0));
-  lanes(e, 2);                                                          // leaves the result vector
+  lanes(e, 2, k);                                                       // leaves the result vector
   e(W.vstore(0));
   e(W.get(0), W.i32(16), W.add, W.set(0), W.get(1), W.i32(16), W.sub, W.set(1), W.br(0), W.end, W.end);
   return wfunc([[nlocals, W_V128]], code);
@@ -399,20 +433,20 @@ function mapBody32(nlocals, lanes) {
  * fused multiply-add): 0.5x * (1 + erf(x / sqrt2)) with erf_poly_f32, so bit-identical to it.
  */
 function geluBody() {
-  return mapBody32(7, (e, V) => {
+  return mapBody32(7, (e, V, k) => {
     const Z = 3, A = 4, T = 5, U = 6, P = 7, Q = 8;
-    const horner = (coefs, x) => { e(W.f32x4(coefs[0])); for (const c of coefs.slice(1)) e(W.get(x), W.f32mul, W.f32x4(c), W.f32add); };
-    e(W.get(V), W.f32x4(GELU_SQRT2_F32), W.f32div, W.set(Z));
+    const horner = (coefs, x) => { e(k.f32(coefs[0])); for (const c of coefs.slice(1)) e(W.get(x), W.f32mul, k.f32(c), W.f32add); };
+    e(W.get(V), k.f32(GELU_SQRT2_F32), W.f32div, W.set(Z));
     e(W.get(Z), W.f32abs, W.set(A), W.get(A), W.get(A), W.f32mul, W.set(T));
-    e(W.get(A), W.f32x4(2.5), W.f32sub, W.f32x4(2 / 3), W.f32mul, W.set(U));
+    e(W.get(A), k.f32(2.5), W.f32sub, k.f32(2 / 3), W.f32mul, W.set(U));
     horner(ERF_P, T);
     e(W.get(A), W.f32mul, W.set(P));
     horner(ERF_Q, U);
     e(W.set(Q));
-    e(W.get(P), W.get(Q), W.get(A), W.f32x4(1), W.f32lt, W.bitselect, W.set(P));       // |z| < 1 ? p : q (NaN: q)
-    e(W.f32x4(1), W.get(P), W.get(A), W.f32x4(4), W.f32ge, W.bitselect);               // |z| >= 4 ? 1 : that
-    e(W.u32x4(0x7fffffff), W.vand, W.get(Z), W.u32x4(0x80000000), W.vand, W.vor, W.set(P)); // copysign(., z)
-    e(W.get(V), W.f32x4(0.5), W.f32mul, W.f32x4(1), W.get(P), W.f32add, W.f32mul);
+    e(W.get(P), W.get(Q), W.get(A), k.f32(1), W.f32lt, W.bitselect, W.set(P));         // |z| < 1 ? p : q (NaN: q)
+    e(k.f32(1), W.get(P), W.get(A), k.f32(4), W.f32ge, W.bitselect);                   // |z| >= 4 ? 1 : that
+    e(k.u32(0x7fffffff), W.vand, W.get(Z), k.u32(0x80000000), W.vand, W.vor, W.set(P)); // copysign(., z)
+    e(W.get(V), k.f32(0.5), W.f32mul, k.f32(1), W.get(P), W.f32add, W.f32mul);
   });
 }
 
@@ -422,23 +456,27 @@ function geluBody() {
  * its bits; about 1 ulp) with separate multiplies and adds; exp(-inf) = 0, NaN kept. Uses
  * locals T .. T+3; leaves the result on the stack.
  */
-function expLanes(e, V, T) {
+function expLanes(e, V, T, k) {
   const ZC = T, KF = T + 1, R = T + 2, P = T + 3;
-  e(W.get(V), W.f32x4(-88), W.f32max, W.f32x4(88), W.f32min, W.set(ZC));
-  e(W.get(ZC), W.f32x4(1.44269504088896341), W.f32mul, W.f32x4(12582912), W.f32add, W.f32x4(12582912), W.f32sub, W.set(KF));
-  e(W.get(KF), W.f32x4(-0.693359375), W.f32mul, W.get(ZC), W.f32add, W.set(R));
-  e(W.get(KF), W.f32x4(2.12194440e-4), W.f32mul, W.get(R), W.f32add, W.set(R));
-  e(W.f32x4(1.9875691500e-4));
+  // the clamp with pmax/pmin (one maxps/minps each; the same for every non-NaN z, and a NaN
+  // goes through either way and is replaced at the end); P first holds t = z log2e + 1.5 * 2^23,
+  // whose bits minus those of 1.5 * 2^23 are the integer k exactly (|k| < 2^22), then 2^k
+  e(W.get(V), k.f32(-88), W.f32pmax, k.f32(88), W.f32pmin, W.set(ZC));
+  e(W.get(ZC), k.f32(1.44269504088896341), W.f32mul, k.f32(12582912), W.f32add, W.set(P));
+  e(W.get(P), k.f32(12582912), W.f32sub, W.set(KF));
+  e(W.get(P), k.u32(0x4b400000), W.i32x4sub, k.u32(127), W.i32x4add, W.i32(23), W.i32x4shl, W.set(P)); // 2^k
+  e(W.get(KF), k.f32(-0.693359375), W.f32mul, W.get(ZC), W.f32add, W.set(R));
+  e(W.get(KF), k.f32(2.12194440e-4), W.f32mul, W.get(R), W.f32add, W.set(R));
+  e(k.f32(1.9875691500e-4));
   for (const c of [1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1])
-    e(W.get(R), W.f32mul, W.f32x4(c), W.f32add);
-  e(W.get(R), W.get(R), W.f32mul, W.f32mul, W.get(R), W.f32add, W.f32x4(1), W.f32add, W.set(P));
-  e(W.get(P), W.get(KF), W.i32x4truncF32, W.u32x4(127), W.i32x4add, W.i32(23), W.i32x4shl, W.f32mul); // p * 2^k
+    e(W.get(R), W.f32mul, k.f32(c), W.f32add);
+  e(W.get(R), W.get(R), W.f32mul, W.f32mul, W.get(R), W.f32add, k.f32(1), W.f32add, W.get(P), W.f32mul); // p * 2^k
   e(W.get(V), W.get(V), W.get(V), W.f32eq, W.bitselect);                                // NaN -> z
 }
 
 /** exp_f32 in place (see expLanes). */
 function expBody() {
-  return mapBody32(5, (e, V) => expLanes(e, V, 3));
+  return mapBody32(5, (e, V, k) => expLanes(e, V, 3, k));
 }
 
 /**
@@ -449,7 +487,7 @@ function expBody() {
 function softmaxBody() {
   // params 0 p, 1 rows, 2 nb; locals i32 3 q, 4 left; v128 5 M, 6 S, 7 V, 8..11 exp temporaries
   const Q = 3, L = 4, M = 5, S = 6, V = 7, T = 8;
-  const code = [];
+  const code = [], k = constPool();
   const e = (...xs) => { for (const x of xs) code.push(...x); };
   const lanes = (acc, op) => {                                          // horizontal op of local acc, splat back
     e(W.get(acc), W.lane32(0));
@@ -469,7 +507,7 @@ function softmaxBody() {
   e(W.vzero, W.set(S));
   overRow(() => {
     e(W.get(Q), W.vload(0), W.get(M), W.f32sub, W.set(V));
-    expLanes(e, V, T);
+    expLanes(e, V, T, k);
     e(W.set(V), W.get(Q), W.get(V), W.vstore(0), W.get(S), W.get(V), W.f32add, W.set(S));
   });
   lanes(S, W.f32addScalar);
@@ -493,8 +531,69 @@ function addrowBody() {
   return wfunc([[3, W_I32]], code);
 }
 
+/**
+ * layernorm_f32(p, rows, nb, w, b, e): in place over `rows` contiguous rows of nb bytes (a
+ * multiple of 16) at p, the C runtime's layer_norm in float32 with sums in double
+ * (runtimes/c/src/k_reduce.c): mean = f32(sum x) / n, var = f32(sum f32((x - mean)^2)) / n,
+ * den = sqrt(var + eps), y = (x - mean) / den * w + b, every step rounded to float32; the
+ * sums in two f64x2 accumulators (four double lanes). w, b: nb bytes each (ones and -0.0
+ * for an absent weight or bias: x * 1 and x + -0.0 are x exactly); e: float32 [eps, n].
+ */
+function layerNormBody() {
+  // params 0 p, 1 rows, 2 nb, 3 w, 4 b, 5 e; locals i32 6 q, 7 left, 8 wq; v128 9 acc0, 10 acc1, 11 v, 12 M, 13 D
+  const Q = 6, L = 7, WQ = 8, A0 = 9, A1 = 10, V = 11, M = 12, D = 13;
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  const overRow = (body) => {
+    e(W.get(0), W.set(Q), W.get(2), W.set(L), W.i32(0), W.set(WQ));
+    e(W.block, W.loop, W.get(L), W.eqz, W.brIf(1));
+    body();
+    e(W.get(Q), W.i32(16), W.add, W.set(Q), W.get(WQ), W.i32(16), W.add, W.set(WQ));
+    e(W.get(L), W.i32(16), W.sub, W.set(L), W.br(0), W.end, W.end);
+  };
+  const accumulate = () => e(                                           // acc0/acc1 += the four lanes of V, in double
+    W.get(A0), W.get(V), W.f64x2PromoteLow, W.f64add, W.set(A0),
+    W.get(A1), W.get(V), W.get(V), W.highHalf, W.f64x2PromoteLow, W.f64add, W.set(A1));
+  const meanOfSums = () => e(                                           // f32(sum of the 4 lanes) / n, splat
+    W.get(A0), W.lane64(0), W.get(A1), W.lane64(0), W.f64addScalar, W.get(A0), W.lane64(1), W.get(A1), W.lane64(1),
+    W.f64addScalar, W.f64addScalar, W.f32demote, W.get(5), W.f32load(4), W.f32divScalar);
+  e(W.block, W.loop, W.get(1), W.eqz, W.brIf(1));                      // rows
+  e(W.vzero, W.set(A0), W.vzero, W.set(A1));
+  overRow(() => { e(W.get(Q), W.vload(0), W.set(V)); accumulate(); });
+  meanOfSums();
+  e(W.splatF32, W.set(M), W.vzero, W.set(A0), W.vzero, W.set(A1));
+  overRow(() => { e(W.get(Q), W.vload(0), W.get(M), W.f32sub, W.set(V), W.get(V), W.get(V), W.f32mul, W.set(V)); accumulate(); });
+  meanOfSums();
+  e(W.get(5), W.f32load(0), W.f32addScalar, W.f32sqrtScalar, W.splatF32, W.set(D));
+  overRow(() => e(W.get(Q), W.get(Q), W.vload(0), W.get(M), W.f32sub, W.get(D), W.f32div,
+    W.get(WQ), W.get(3), W.add, W.vload(0), W.f32mul, W.get(WQ), W.get(4), W.add, W.vload(0), W.f32add, W.vstore(0)));
+  e(W.get(0), W.get(2), W.add, W.set(0), W.get(1), W.i32(1), W.sub, W.set(1), W.br(0), W.end, W.end);
+  return wfunc([[3, W_I32], [5, W_V128]], code);
+}
+
+/**
+ * binop_f32(pa, pb, py, nb, rows, astep, bstep) for op = add, sub, mul, div: `rows` rows of
+ * nb bytes (a multiple of 16) at py = the rows at pa OP the rows at pb, in float32 lanes;
+ * a's and b's row starts advance by astep and bstep bytes (0: one row broadcast to all).
+ */
+function binopBody(vop) {
+  // params 0 pa, 1 pb, 2 py, 3 nb, 4 rows, 5 astep, 6 bstep; locals i32 7 q (byte offset in the row)
+  const Q = 7;
+  const code = [];
+  const e = (...xs) => { for (const x of xs) code.push(...x); };
+  e(W.block, W.loop, W.get(4), W.eqz, W.brIf(1));                      // rows
+  e(W.i32(0), W.set(Q));
+  e(W.block, W.loop, W.get(Q), W.get(3), [0x4f] /* i32.ge_u */, W.brIf(1));
+  e(W.get(2), W.get(Q), W.add, W.get(0), W.get(Q), W.add, W.vload(0), W.get(1), W.get(Q), W.add, W.vload(0), vop, W.vstore(0));
+  e(W.get(Q), W.i32(16), W.add, W.set(Q), W.br(0), W.end, W.end);
+  e(W.get(0), W.get(5), W.add, W.set(0), W.get(1), W.get(6), W.add, W.set(1), W.get(2), W.get(3), W.add, W.set(2));
+  e(W.get(4), W.i32(1), W.sub, W.set(4), W.br(0), W.end, W.end);
+  return wfunc([[1, W_I32]], code);
+}
+
 const WASM_EXPORTS = [["ukr_f32", 0], ["ukr_f64", 0], ["pack32", 1], ["gemv_f32", 2], ["gemv_f64", 2], ["relu_f32", 3],
-  ["relu_f64", 3], ["gelu_f32", 3], ["exp_f32", 3], ["softmax_f32", 4], ["addrow_f32", 5]];
+  ["relu_f64", 3], ["gelu_f32", 3], ["exp_f32", 3], ["softmax_f32", 4], ["addrow_f32", 5], ["layernorm_f32", 2],
+  ["add_f32", 0], ["sub_f32", 0], ["mul_f32", 0], ["div_f32", 0]];
 
 function gemmModuleBytes(fma) {
   const sig = (n) => [0x60, ...wvec(new Array(n).fill([W_I32])), 0];
@@ -503,8 +602,11 @@ function gemmModuleBytes(fma) {
   const memory = wsection(5, wvec([[0x00, 1]]));
   const exports = wsection(7, wvec([[...wname("mem"), 0x02, 0], ...WASM_EXPORTS.map(([name], i) => [...wname(name), 0x00, i])]));
   const code = wsection(10, wvec([ukrBody(4, fma), ukrBody(8, fma), packBody(), gemvBody(4, fma), gemvBody(8, fma), reluBody(4), reluBody(8),
-    geluBody(), expBody(), softmaxBody(), addrowBody()]));
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...code]);
+    geluBody(), expBody(), softmaxBody(), addrowBody(), layerNormBody(),
+    binopBody(W.f32add), binopBody(W.f32sub), binopBody(W.f32mul), binopBody(W.f32div)]));
+  const table = [...constSlots.keys()].flatMap((key) => key.split(",").map(Number)); // slot order
+  const data = wsection(11, wvec([[0x00, ...W.i32(CONST_BASE), 0x0b, ...wvec(table.map((b) => [b]))]]));
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...type, ...funcs, ...memory, ...exports, ...code, ...data]);
 }
 
 /** The instantiated module's exports (relaxed-SIMD FMA if the engine has it), or null without WebAssembly SIMD. */
@@ -574,6 +676,20 @@ function selfTest(ex) {
   f.set([10, 20, 30, 40, 50, 60, 70, 80, 1, 2, 3, 4], 0);
   ex.addrow_f32(0, 32, 16, 2);
   for (let i = 0; i < 8; i++) if (f[i] !== 10 * (i + 1) + (i % 4) + 1) return false;
+  // sub_f32 (the four binops share one body): 2 rows of 4 minus one broadcast row, 2 rows of 4
+  f.set([10, 20, 30, 40, 50, 60, 70, 80, 1, 2, 3, 4], 0);
+  ex.sub_f32(0, 32, 64, 16, 2, 16, 0);
+  for (let i = 0; i < 8; i++) if (f[16 + i] !== 10 * (i + 1) - (i % 4) - 1) return false;
+  // layernorm_f32: one row of 8 with weight and bias, against the same float32 steps in doubles + Math.fround
+  const xl = [1, 2, 3, 4, 5, 6, 7, 10], wl = [1, 2, 1, 2, 1, 2, 1, 2], bl = [0, 1, 0, 1, 0, 1, 0, -1];
+  f.set(xl, 0);
+  f.set(wl, 8);
+  f.set(bl, 16);
+  f.set([1e-5, 8], 24);
+  ex.layernorm_f32(0, 1, 32, 32, 64, 96);
+  const fr = Math.fround, mu = fr(fr(xl.reduce((a, v) => a + v, 0)) / 8);
+  const sd = fr(Math.sqrt(fr(fr(fr(xl.reduce((a, v) => a + fr(fr(v - mu) ** 2), 0)) / 8) + fr(1e-5))));
+  for (let i = 0; i < 8; i++) if (f[i] !== fr(fr(fr(fr(xl[i] - mu) / sd) * wl[i]) + bl[i])) return false;
   return true;
 }
 
@@ -615,7 +731,8 @@ const align64 = (n) => Math.ceil(n / 64) * 64;
 //   - regions live below heapTop; a call's scratch starts at align64(heapTop), so cache
 //     regions must be allocated BEFORE the call lays out its scratch.
 const CACHE_BYTES_MAX = 512 * 2 ** 20;
-let heapTop = 0, cachedBytes = 0;
+const HEAP_BASE = 65536; // below: the self-test area and the constant table (CONST_BASE)
+let heapTop = HEAP_BASE, cachedBytes = 0;
 const heapHoles = []; // freed regions below heapTop: [offset, bytes], sorted by offset, coalesced
 let cacheByData = new WeakMap(); // data TypedArray -> entry {byKey: Map(layout key -> byte offset), regions: [[offset, bytes]]}
 const liveEntries = new Set();
@@ -698,11 +815,14 @@ export function clearGemmCache() {
   cacheByData = new WeakMap();
 }
 
-/** {entries, bytes, top} of the cache: layouts cached, their bytes, the end of the regions (for tests and benchmarks). */
+/**
+ * {entries, bytes, top, base} of the cache: layouts cached, their bytes, the end of the
+ * regions and where they start (top === base: none below it) (for tests and benchmarks).
+ */
 export function gemmCacheStats() {
   let n = 0;
   for (const entry of liveEntries) n += entry.byKey.size;
-  return { entries: n, bytes: cachedBytes, top: heapTop };
+  return { entries: n, bytes: cachedBytes, top: heapTop, base: HEAP_BASE };
 }
 
 /**
@@ -926,6 +1046,57 @@ export function softmaxF32Wasm(x, y, rows, n) {
   return true;
 }
 
+/**
+ * layer_norm of `rows` contiguous float32 rows of n (a multiple of 4) through the wasm
+ * layernorm_f32 (chunks of rows copied in and out); w, b: Float32Arrays of n or null.
+ * False without WebAssembly SIMD or memory, or when n is not a multiple of 4 (y untouched).
+ */
+export function layerNormF32Wasm(x, w, b, y, rows, n, eps) {
+  if (!WASM || n % 4 !== 0 || n === 0) return false;
+  const chunkRows = Math.max(1, Math.floor(MAP_CHUNK / n)), base = align64(heapTop), nb = align64(n * 4);
+  const wB = base + 64, bB = wB + nb, dB = bB + nb;
+  if (!wasmReserve(dB + align64(Math.min(rows, chunkRows) * n * 4))) return false;
+  const f = wasmF32, d = dB / 4;
+  f[base / 4] = eps;
+  f[base / 4 + 1] = n;
+  if (w === null) f.fill(1, wB / 4, wB / 4 + n); else f.set(w.subarray(0, n), wB / 4);
+  if (b === null) f.fill(-0, bB / 4, bB / 4 + n); else f.set(b.subarray(0, n), bB / 4);
+  for (let r = 0; r < rows; r += chunkRows) {
+    const c = Math.min(chunkRows, rows - r), lo = r * n, hi = lo + c * n;
+    f.set(x.subarray(lo, hi), d);
+    WASM.layernorm_f32(dB, c, n * 4, wB, bB, base);
+    y.set(f.subarray(d, d + c * n), lo);
+  }
+  return true;
+}
+
+const BINOPS = { add: "add_f32", sub: "sub_f32", mul: "mul_f32", div: "div_f32" };
+
+/**
+ * Float32 y[iy + r*n + i] = a[ia + r*astep + i] OP b[ib + r*bstep + i] for r < rows, i < n,
+ * op one of "add", "sub", "mul", "div" (IEEE float32 lanes: the same results as the JS
+ * Float32Array stores), through the wasm binop_f32 (chunks of rows copied in and out;
+ * astep and bstep are 0, a row broadcast, or n). False without WebAssembly SIMD or memory,
+ * or when n is not a multiple of 4 (y untouched).
+ */
+export function binaryF32Wasm(op, n, rows, a, ia, astep, b, ib, bstep, y, iy) {
+  if (!WASM || n % 4 !== 0 || n === 0) return false;
+  const chunkRows = Math.max(1, Math.floor(MAP_CHUNK / n)), c0 = Math.min(rows, chunkRows), rowB = n * 4;
+  const aB = align64(heapTop), bB = aB + align64((astep ? c0 : 1) * rowB), yB = bB + align64((bstep ? c0 : 1) * rowB);
+  if (!wasmReserve(yB + align64(c0 * rowB))) return false;
+  const f = wasmF32, fn = WASM[BINOPS[op]];
+  if (!astep) f.set(a.subarray(ia, ia + n), aB / 4);
+  if (!bstep) f.set(b.subarray(ib, ib + n), bB / 4);
+  for (let r = 0; r < rows; r += chunkRows) {
+    const c = Math.min(chunkRows, rows - r);
+    if (astep) f.set(a.subarray(ia + r * n, ia + (r + c) * n), aB / 4);
+    if (bstep) f.set(b.subarray(ib + r * n, ib + (r + c) * n), bB / 4);
+    fn(aB, bB, yB, rowB, c, astep ? rowB : 0, bstep ? rowB : 0);
+    y.set(f.subarray(yB / 4, yB / 4 + c * n), iy + r * n);
+  }
+  return true;
+}
+
 const SMALL = 4;
 const WASM_MIN_WORK = 1 << 15; // M*N*K below this stays in JS (call and copy overhead)
 const CACHE_MIN_ELEMS = 1 << 12; // a constant B with N*K at least this goes to wasm (cached) whatever M
@@ -1022,6 +1193,7 @@ register("matmul", {
     if (b.length > 1) out.push(g.N);
     return [out];
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     const a = inputs[0], b = inputs[1], y = outputs[0];
     if (y.data.length === 0) return;
@@ -1103,6 +1275,7 @@ register("linear", {
     }
     return [[...x.slice(0, -1), w[0]]];
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     const x = inputs[0], w = inputs[1], bias = inputs.length === 3 && inputs[2] ? inputs[2].data : null;
     const y = outputs[0].data;

@@ -125,6 +125,7 @@ register("reshape", {
       throw new JagError("E_SHAPE", `cannot reshape ${shapeStr(x)} to ${shapeStr(t)}: element counts differ`);
     return [t];
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     outputs[0].data.set(inputs[0].data.subarray(0, outputs[0].data.length));
   },
@@ -154,6 +155,7 @@ register("transpose", {
     const x = inputs[0].shape;
     return [normPerm(attrs.perm, x.length).map((p) => x[p])];
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     const x = inputs[0], y = outputs[0];
     if (y.data.length === 0) return;

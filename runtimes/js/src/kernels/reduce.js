@@ -22,7 +22,7 @@ import { register } from "../registry.js";
 import { JagError } from "../errors.js";
 import { normAxis, normAxes, shapeStr } from "../kernel_api.js";
 import { numel } from "../dtypes.js";
-import { expF32Wasm, softmaxF32Wasm, MAP_WASM_MIN } from "./linalg.js"; // the WebAssembly SIMD module lives there
+import { expF32Wasm, softmaxF32Wasm, layerNormF32Wasm, MAP_WASM_MIN } from "./linalg.js"; // the WebAssembly SIMD module lives there
 
 const fround = Math.fround;
 
@@ -405,6 +405,7 @@ function softmaxKernel(log) {
       normAxis(attrs.axis, inputs[0].shape.length);
       return [[...inputs[0].shape]];
     },
+    overwrites: true,
     run(inputs, attrs, outputs) {
       const x = inputs[0];
       if (numel(x.shape) === 0) return;
@@ -421,7 +422,11 @@ register("log_softmax", softmaxKernel(true));
 
 // ---------------------------------------------------------------- layer_norm
 
+// float32: rows of a multiple of 4 elements (MAP_WASM_MIN elements or more in all) through
+// the WebAssembly SIMD layernorm_f32 of linalg.js (the same float32 steps; the sums in
+// double, in four lanes instead of one), the rest here.
 function layerNormF32(x, w, b, y, rows, n, eps) {
+  if (rows * n >= MAP_WASM_MIN && layerNormF32Wasm(x, w, b, y, rows, n, eps)) return;
   const count = fround(n), e32 = fround(eps);
   for (let r = 0, off = 0; r < rows; r++, off += n) {
     const end = off + n;
@@ -474,6 +479,7 @@ register("layer_norm", {
     }
     return [[...x]];
   },
+  overwrites: true,
   run(inputs, attrs, outputs) {
     const x = inputs[0];
     const total = numel(x.shape);
