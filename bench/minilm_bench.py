@@ -156,12 +156,7 @@ def time_onnx(sess, enc, reps):
 def runtime_commands() -> dict:
     """{row name: command} for the JAG runtimes found: c, js and js-plain (run.js without
     relaxed SIMD's fused multiply-add, JAG_WASM_RELAXED_SIMD=0)."""
-    cmds = {}
-    for rt in common.RUNTIMES:
-        try:
-            cmds[rt] = common.runtime_command(rt)
-        except FileNotFoundError as e:
-            print(f"{e}: the {rt} rows are skipped")
+    cmds = common.available_runtime_commands()
     if "js" in cmds:
         cmds["js-plain"] = ["env", "JAG_WASM_RELAXED_SIMD=0"] + cmds["js"]
     return cmds

@@ -86,7 +86,11 @@ def time_cli(cmd: list, folder: Path, steps: int, repeats: int) -> float:
                                   str(folder / f"data{n}.bin")], check=True, capture_output=True)
             best = min(best, time.perf_counter() - t0)
         return best
-    return (wall(2 * steps) - wall(steps)) / steps
+    per_step = (wall(2 * steps) - wall(steps)) / steps
+    if per_step <= 0:
+        raise SystemExit(f"{steps} steps are too few to tell a step from process start-up on {cmd[-1]} "
+                         f"(wall({2 * steps}) <= wall({steps})): pass a larger --steps")
+    return per_step
 
 
 def torch_model(model, params):
@@ -152,12 +156,7 @@ def main(argv=None) -> int:
     except ImportError:
         torch, torch_threads = None, 0
         print("torch is not installed: the torch rows are skipped (pip install torch)")
-    cmds = {}
-    for rt in common.RUNTIMES:
-        try:
-            cmds[rt] = common.runtime_command(rt)
-        except FileNotFoundError as e:
-            print(f"{e}: the {rt} rows are skipped")
+    cmds = common.available_runtime_commands()
 
     keys = [m.strip() for m in args.models.split(",") if m.strip()]
     if not keys or any(k not in MODELS for k in keys) or (args.steps is not None and args.steps < 1):

@@ -181,6 +181,17 @@ def runtime_command(runtime: str) -> list:
     return [node, str(RUNJS)]
 
 
+def available_runtime_commands() -> dict:
+    """{runtime: command} for the RUNTIMES built or installed here; prints why a missing one is skipped."""
+    cmds = {}
+    for rt in RUNTIMES:
+        try:
+            cmds[rt] = runtime_command(rt)
+        except FileNotFoundError as e:
+            print(f"{e}: the {rt} rows are skipped")
+    return cmds
+
+
 def _run_cli(runtime: str, *args) -> float:
     """Run jagrun / run.js with ``args``; returns the wall time (s). RuntimeError on failure."""
     cmd = runtime_command(runtime) + [str(a) for a in args]
