@@ -576,9 +576,11 @@ _ROWWISE_LIMIT = 1024  # longer rows of softmax/log_softmax/layer_norm are expan
 
 _SELECTION = {"where", "maximum", "minimum", "relu", "dropout"}
 _ELEMENTWISE_RULES = {"same", "broadcast", "dropout"}
-_REDUCTIONS = {"reduce_sum", "reduce_mean", "reduce_max", "reduce_min"}
-_MOVEMENT = {"reshape", "transpose", "slice", "pad", "concat", "broadcast_to", "gather", "embedding", "scatter_add"}
-_ROWWISE = {"softmax", "log_softmax", "layer_norm"}
+# op classes from spec/ops.json's "family" (and shape rule): reductions (not argmax), selections
+# and permutations of elements (movement and index ops), row-wise normalizations
+_REDUCTIONS = {o.name for o in spec.OPS.values() if o.family == "reduce" and o.shape_rule == "reduce"}
+_MOVEMENT = {o.name for o in spec.OPS.values() if o.family in ("movement", "index")}
+_ROWWISE = {o.name for o in spec.OPS.values() if o.family == "normalization"}
 
 
 @dataclass
